@@ -1,0 +1,131 @@
+// Chooses the tfjs backend once at start-up, GPU first, and says which one it got and why.
+import * as tf from '@tensorflow/tfjs-core';
+// tfjs-core registers no gradients by itself (the @tensorflow/tfjs union package does this import).
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { installGradientFixes } from './kernels/install.js';
+
+export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/** The environment variable that forces a backend (same values as `BackendChoice`). */
+export const BACKEND_ENV = 'MUNIT_BACKEND';
+
+export interface BackendInfo {
+  /** What we asked for and got, e.g. 'wasm'. */
+  choice: BackendChoice;
+  /** tfjs' own backend name ('tensorflow' for both libtensorflow builds). */
+  tfName: string;
+  /** Human-readable detail: SIMD, threads, why earlier choices were skipped. */
+  detail: string;
+  /** Backends that were tried first and failed, with the reason. */
+  skipped: { choice: BackendChoice; reason: string }[];
+}
+
+export interface BackendOptions {
+  /** Force one backend; otherwise `MUNIT_BACKEND`, otherwise the first that loads. */
+  prefer?: BackendChoice;
+  /** Folder holding the wasm binaries (bundled builds copy them next to the bundle). */
+  wasmDir?: string;
+}
+
+let current: BackendInfo | undefined;
+const requireOptional = createRequire(__filename);
+
+export function parseBackendChoice(value: string, source: string): BackendChoice {
+  const aliases: Record<string, BackendChoice> = { gpu: 'tensorflow-gpu', node: 'tensorflow', tfjs: 'tensorflow' };
+  const choice = (aliases[value] ?? value) as BackendChoice;
+  if (!BACKEND_CHOICES.includes(choice)) {
+    throw new Error(`${source}: unknown backend '${value}'; expected one of ${BACKEND_CHOICES.join(', ')} (or gpu, node)`);
+  }
+  return choice;
+}
+
+/** Initialises the backend once; later calls return the first result. */
+export async function initBackend(options: BackendOptions = {}): Promise<BackendInfo> {
+  if (current) return current;
+  const envValue = process.env[BACKEND_ENV];
+  const forced = options.prefer ?? (envValue ? parseBackendChoice(envValue, BACKEND_ENV) : undefined);
+  const order = forced ? [forced] : BACKEND_CHOICES;
+  const skipped: BackendInfo['skipped'] = [];
+  for (const choice of order) {
+    try {
+      const detail = await tryBackend(choice, options);
+      current = { choice, tfName: tf.getBackend(), detail, skipped };
+      installGradientFixes(current.tfName);
+      return current;
+    } catch (err) {
+      skipped.push({ choice, reason: firstLine(err) });
+    }
+  }
+  const reasons = skipped.map((s) => `${s.choice}: ${s.reason}`).join('; ');
+  throw new Error(`no tfjs backend could start (${reasons})`);
+}
+
+export function backendInfo(): BackendInfo | undefined {
+  return current;
+}
+
+export function describeBackend(info: BackendInfo): string {
+  const skipped = info.skipped.length ? ` (skipped ${info.skipped.map((s) => `${s.choice}: ${s.reason}`).join('; ')})` : '';
+  return `${info.choice} - ${info.detail}${skipped}`;
+}
+
+async function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<string> {
+  switch (choice) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      // Both packages register the 'tensorflow' backend into the shared tfjs-core when required.
+      requireOptional(choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      await setBackendOrThrow('tensorflow');
+      return choice === 'tensorflow-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow (CPU)';
+    }
+    case 'wasm': {
+      const before = processListeners();
+      const wasm = await import('@tensorflow/tfjs-backend-wasm');
+      const dir = options.wasmDir ?? path.dirname(requireOptional.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      wasm.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
+      await setBackendOrThrow('wasm');
+      removeListenersAddedSince(before);
+      const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+      return `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, 1 thread)`;
+    }
+    case 'cpu': {
+      await import('@tensorflow/tfjs-backend-cpu');
+      await setBackendOrThrow('cpu');
+      return 'pure JavaScript (slow: for tests and fallback only)';
+    }
+  }
+}
+
+async function setBackendOrThrow(name: string): Promise<void> {
+  // setBackend resolves false (and only logs) when the backend's init fails: turn that into an error we can report.
+  const ok = await tf.setBackend(name);
+  if (!ok) throw new Error(`backend '${name}' failed to initialise`);
+  await tf.ready();
+}
+
+type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
+const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
+
+function processListeners(): Map<ProcessEvent, Function[]> {
+  return new Map(PROCESS_EVENTS.map((e) => [e, process.listeners(e)]));
+}
+
+/**
+ * Emscripten's module installs process handlers that rethrow every uncaught error, printing its whole minified
+ * source line; Node's default handling (and ours) is clearer.
+ */
+function removeListenersAddedSince(before: Map<ProcessEvent, Function[]>): void {
+  for (const event of PROCESS_EVENTS) {
+    for (const listener of process.listeners(event)) {
+      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    }
+  }
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0];
+}

@@ -1,0 +1,76 @@
+// The reference's Conv2dBlock: pad, conv (with bias), norm, activation. Weights named `<path>.conv.weight` etc.
+import * as tf from '@tensorflow/tfjs-core';
+import { Activation, ActivationFn, makeActivation } from './activation.js';
+import { ForwardContext } from './context.js';
+import { batchNorm, instanceNorm, layerNorm, adaptiveInstanceNorm, Norm } from './norms.js';
+import { pad2d, PadType } from './padding.js';
+import { ParamStore } from './params.js';
+
+export interface Conv2dBlockArgs {
+  inDim: number;
+  outDim: number;
+  kernel: number;
+  stride: number;
+  padding: number;
+  norm: Norm;
+  activation: Activation;
+  padType: PadType;
+}
+
+export class Conv2dBlock {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+  private readonly normFn: (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
+  private readonly activate: ActivationFn;
+
+  constructor(params: ParamStore, readonly path: string, readonly args: Conv2dBlockArgs) {
+    const { inDim, outDim, kernel, norm } = args;
+    // Buffers and norm parameters first, like the reference's state-dict order (norm is created before conv).
+    this.normFn = makeNorm(norm, outDim, params, path);
+    this.weight = params.add(`${path}.conv.weight`, tf.zeros([kernel, kernel, inDim, outDim]), 'conv', 'weight');
+    this.bias = params.add(`${path}.conv.bias`, tf.zeros([outDim]), 'vector', 'bias');
+    this.activate = makeActivation(args.activation, params, path);
+  }
+
+  apply(x: tf.Tensor4D, ctx: ForwardContext = {}): tf.Tensor4D {
+    const { padding, padType, stride } = this.args;
+    const y = tf.tidy(() => {
+      const conv = tf.add(tf.conv2d(pad2d(x, padding, padType), this.weight as tf.Tensor4D, stride, 'valid'), this.bias);
+      return this.activate(this.normFn(conv as tf.Tensor4D, ctx)) as tf.Tensor4D;
+    });
+    ctx.tap?.(this.path, y);
+    return y;
+  }
+}
+
+function makeNorm(norm: Norm, dim: number, params: ParamStore, path: string): (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D {
+  switch (norm) {
+    case 'none':
+      return (x) => x;
+    case 'in':
+      return (x) => instanceNorm(x);
+    case 'ln': {
+      // The reference initialises gamma uniform in [0, 1) (its LayerNorm calls .uniform_()).
+      const gamma = params.add(`${path}.norm.gamma`, tf.zeros([dim]), 'vector', 'uniform');
+      const beta = params.add(`${path}.norm.beta`, tf.zeros([dim]), 'vector', 'constant');
+      return (x) => layerNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D);
+    }
+    case 'bn': {
+      const weight = params.add(`${path}.norm.weight`, tf.ones([dim]), 'vector', 'constant');
+      const bias = params.add(`${path}.norm.bias`, tf.zeros([dim]), 'vector', 'constant');
+      params.add(`${path}.norm.running_mean`, tf.zeros([dim]), 'vector', 'constant', false);
+      params.add(`${path}.norm.running_var`, tf.ones([dim]), 'vector', 'constant', false);
+      return (x) => batchNorm(x, weight as tf.Tensor1D, bias as tf.Tensor1D);
+    }
+    case 'adain': {
+      // AdaptiveInstanceNorm2d's running statistics: unused by its forward, kept for checkpoint compatibility.
+      params.add(`${path}.norm.running_mean`, tf.zeros([dim]), 'vector', 'constant', false);
+      params.add(`${path}.norm.running_var`, tf.ones([dim]), 'vector', 'constant', false);
+      return (x, ctx) => {
+        const next = ctx.adain?.shift();
+        if (!next) throw new Error(`${path}: AdaIN layer run without AdaIN parameters (decode needs a style code)`);
+        return adaptiveInstanceNorm(x, next.gamma, next.beta);
+      };
+    }
+  }
+}

@@ -1,0 +1,238 @@
+// MUNIT_Trainer of the reference: both auto-encoders, both discriminators, their optimisers, and one
+// iteration = update_learning_rate, dis_update, gen_update.
+import * as tf from '@tensorflow/tfjs-core';
+import { Adam } from './adam.js';
+import { InitScheme, initParams, reinitWeights } from './init.js';
+import { disLoss, genAdvLoss, l1, vggLoss } from './losses.js';
+import { learningRateAt, LrPolicy } from './lr-schedule.js';
+import { AdaINGen } from './networks/generator.js';
+import { MsImageDis } from './networks/discriminator.js';
+import { DisOptions, GenOptions } from './networks/options.js';
+import { Rng } from './random.js';
+
+/** The loss weights and learning rate: read at every iteration, so they can be changed while training. */
+export interface Hyperparameters {
+  lr: number;
+  gan_w: number;
+  recon_x_w: number;
+  recon_s_w: number;
+  recon_c_w: number;
+  recon_x_cyc_w: number;
+  vgg_w: number;
+}
+
+/** The config keys the trainer is built from (a subset of the config file). */
+export interface TrainerSettings extends Hyperparameters {
+  gen: GenOptions;
+  dis: DisOptions;
+  input_dim_a: number;
+  input_dim_b: number;
+  init: InitScheme;
+  lr_policy: LrPolicy;
+  step_size: number;
+  gamma: number;
+  beta1: number;
+  beta2: number;
+  weight_decay: number;
+  display_size: number;
+}
+
+export const DIS_LOSS_TERMS = ['loss_dis_a', 'loss_dis_b', 'loss_dis_total'] as const;
+export const GEN_LOSS_TERMS = [
+  'loss_gen_adv_a', 'loss_gen_adv_b',
+  'loss_gen_recon_x_a', 'loss_gen_recon_x_b',
+  'loss_gen_recon_s_a', 'loss_gen_recon_s_b',
+  'loss_gen_recon_c_a', 'loss_gen_recon_c_b',
+  'loss_gen_cycrecon_x_a', 'loss_gen_cycrecon_x_b',
+  'loss_gen_vgg_a', 'loss_gen_vgg_b',
+  'loss_gen_total',
+] as const;
+export type LossName = (typeof DIS_LOSS_TERMS)[number] | (typeof GEN_LOSS_TERMS)[number];
+
+export interface IterationMetrics {
+  /** 1-based count of finished iterations, as the reference logs `iterations + 1`. */
+  iteration: number;
+  lr: number;
+  seconds_per_iter: number;
+  losses: Record<LossName, number>;
+}
+
+/** Relu5_3 features of VGG-16 for the perceptual loss, on images in [-1, 1]. */
+export type PerceptualFeatures = (x: tf.Tensor4D) => tf.Tensor4D;
+
+export interface TrainerOptions {
+  seed?: number;
+  perceptual?: PerceptualFeatures;
+}
+
+export class MunitTrainer {
+  readonly genA: AdaINGen;
+  readonly genB: AdaINGen;
+  readonly disA: MsImageDis;
+  readonly disB: MsImageDis;
+  readonly genOpt: Adam;
+  readonly disOpt: Adam;
+  readonly rng: Rng;
+  /** Fixed style codes for the sample grids, drawn once (the reference's self.s_a / self.s_b). */
+  readonly fixedStyleA: tf.Tensor2D;
+  readonly fixedStyleB: tf.Tensor2D;
+  /** Number of finished iterations. */
+  iteration = 0;
+  readonly hyper: Hyperparameters;
+  private readonly perceptual?: PerceptualFeatures;
+
+  constructor(readonly settings: TrainerSettings, options: TrainerOptions = {}) {
+    if (settings.vgg_w > 0 && !options.perceptual) {
+      throw new Error(`vgg_w is ${settings.vgg_w} but no VGG-16 weights were given: set vgg_model_path or set vgg_w to 0`);
+    }
+    this.perceptual = options.perceptual;
+    this.rng = new Rng(options.seed ?? 0);
+    const { lr, gan_w, recon_x_w, recon_s_w, recon_c_w, recon_x_cyc_w, vgg_w } = settings;
+    this.hyper = { lr, gan_w, recon_x_w, recon_s_w, recon_c_w, recon_x_cyc_w, vgg_w };
+    this.genA = new AdaINGen(settings.input_dim_a, settings.gen);
+    this.genB = new AdaINGen(settings.input_dim_b, settings.gen);
+    this.disA = new MsImageDis(settings.input_dim_a, settings.dis);
+    this.disB = new MsImageDis(settings.input_dim_b, settings.dis);
+    // The reference: self.apply(weights_init(init)) on everything, then the discriminators again with gaussian.
+    for (const net of [this.genA, this.genB, this.disA, this.disB]) initParams(net.params, settings.init, this.rng);
+    for (const net of [this.disA, this.disB]) reinitWeights(net.params, 'gaussian', this.rng);
+    const styleDim = settings.gen.style_dim;
+    this.fixedStyleA = tf.keep(this.rng.normal([settings.display_size, styleDim]) as tf.Tensor2D);
+    this.fixedStyleB = tf.keep(this.rng.normal([settings.display_size, styleDim]) as tf.Tensor2D);
+    const adam = { beta1: settings.beta1, beta2: settings.beta2, weightDecay: settings.weight_decay, eps: 1e-8 };
+    this.genOpt = new Adam([...this.genA.params.trainableVariables(), ...this.genB.params.trainableVariables()], adam);
+    this.disOpt = new Adam([...this.disA.params.trainableVariables(), ...this.disB.params.trainableVariables()], adam);
+  }
+
+  /** Changes loss weights or the learning rate from the next iteration on; nothing is rebuilt. */
+  setHyperparameters(update: Partial<Hyperparameters>): void {
+    for (const [key, value] of Object.entries(update) as [keyof Hyperparameters, number][]) {
+      if (!(key in this.hyper)) throw new Error(`unknown hyper-parameter '${key}'`);
+      if (!Number.isFinite(value) || value < 0) throw new Error(`${key} must be a finite number >= 0, got ${value}`);
+      if (key === 'vgg_w' && value > 0 && !this.perceptual) throw new Error('vgg_w > 0 needs VGG-16 weights (vgg_model_path)');
+      this.hyper[key] = value;
+    }
+  }
+
+  /** The learning rate the next iteration will use (schedule applied to the current base rate). */
+  currentLearningRate(): number {
+    return learningRateAt(this.iteration, { ...this.settings, lr: this.hyper.lr });
+  }
+
+  /** One training iteration on a batch of each domain (NHWC in [-1, 1]). */
+  step(xA: tf.Tensor4D, xB: tf.Tensor4D): IterationMetrics {
+    const start = performance.now();
+    const lr = this.currentLearningRate();
+    const dis = this.disUpdate(xA, xB, lr);
+    const gen = this.genUpdate(xA, xB, lr);
+    this.iteration += 1;
+    return { iteration: this.iteration, lr, seconds_per_iter: (performance.now() - start) / 1000, losses: { ...dis, ...gen } };
+  }
+
+  private randomStyles(n: number): tf.Tensor2D {
+    return this.rng.normal([n, this.settings.gen.style_dim]) as tf.Tensor2D;
+  }
+
+  disUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Record<(typeof DIS_LOSS_TERMS)[number], number> {
+    const { gan_w } = this.hyper;
+    const ganType = this.settings.dis.gan_type;
+    const sA = this.randomStyles(xA.shape[0]);
+    const sB = this.randomStyles(xB.shape[0]);
+    // The fakes are detached in the reference: computing them outside the gradient tape records nothing for them.
+    const [xBA, xAB] = tf.tidy(() => [this.genA.decode(this.genB.encodeContent(xB), sA), this.genB.decode(this.genA.encodeContent(xA), sB)]);
+    const terms: tf.Scalar[] = [];
+    const { grads, value } = tf.variableGrads(() => {
+      const lossA = tf.keep(disLoss(this.disA.apply(xBA), this.disA.apply(xA), ganType));
+      const lossB = tf.keep(disLoss(this.disB.apply(xAB), this.disB.apply(xB), ganType));
+      terms.push(lossA, lossB);
+      return tf.add(tf.mul(lossA, gan_w), tf.mul(lossB, gan_w)) as tf.Scalar;
+    }, this.disOpt.variables);
+    const disposeAll = () => tf.dispose([sA, sB, xBA, xAB, value, ...terms, ...Object.values(grads)]);
+    const [a, b, total] = readScalars([...terms, value], 'discriminator step', DIS_LOSS_TERMS, this.iteration, disposeAll);
+    this.disOpt.apply(this.disOpt.variables.map((v) => grads[v.name]), lr);
+    disposeAll();
+    return { loss_dis_a: a, loss_dis_b: b, loss_dis_total: total };
+  }
+
+  genUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Record<(typeof GEN_LOSS_TERMS)[number], number> {
+    const h = { ...this.hyper };
+    const ganType = this.settings.dis.gan_type;
+    const sA = this.randomStyles(xA.shape[0]);
+    const sB = this.randomStyles(xB.shape[0]);
+    const named: Partial<Record<(typeof GEN_LOSS_TERMS)[number], tf.Scalar>> = {};
+    const { grads, value } = tf.variableGrads(() => {
+      const { content: cA, style: sAPrime } = this.genA.encode(xA);
+      const { content: cB, style: sBPrime } = this.genB.encode(xB);
+      const xARecon = this.genA.decode(cA, sAPrime);
+      const xBRecon = this.genB.decode(cB, sBPrime);
+      const xBA = this.genA.decode(cB, sA);
+      const xAB = this.genB.decode(cA, sB);
+      const { content: cBRecon, style: sARecon } = this.genA.encode(xBA);
+      const { content: cARecon, style: sBRecon } = this.genB.encode(xAB);
+      const term = (name: (typeof GEN_LOSS_TERMS)[number], loss: tf.Scalar) => (named[name] = tf.keep(loss));
+      const total: tf.Scalar[] = [];
+      const add = (weight: number, loss: tf.Scalar) => total.push(tf.mul(loss, weight));
+      add(h.gan_w, term('loss_gen_adv_a', genAdvLoss(this.disA.apply(xBA), ganType)));
+      add(h.gan_w, term('loss_gen_adv_b', genAdvLoss(this.disB.apply(xAB), ganType)));
+      add(h.recon_x_w, term('loss_gen_recon_x_a', l1(xARecon, xA)));
+      add(h.recon_s_w, term('loss_gen_recon_s_a', l1(sARecon, sA)));
+      add(h.recon_c_w, term('loss_gen_recon_c_a', l1(cARecon, cA)));
+      add(h.recon_x_w, term('loss_gen_recon_x_b', l1(xBRecon, xB)));
+      add(h.recon_s_w, term('loss_gen_recon_s_b', l1(sBRecon, sB)));
+      add(h.recon_c_w, term('loss_gen_recon_c_b', l1(cBRecon, cB)));
+      if (h.recon_x_cyc_w > 0) {
+        add(h.recon_x_cyc_w, term('loss_gen_cycrecon_x_a', l1(this.genA.decode(cARecon, sAPrime), xA)));
+        add(h.recon_x_cyc_w, term('loss_gen_cycrecon_x_b', l1(this.genB.decode(cBRecon, sBPrime), xB)));
+      }
+      if (h.vgg_w > 0 && this.perceptual) {
+        add(h.vgg_w, term('loss_gen_vgg_a', vggLoss(this.perceptual, xBA, xB)));
+        add(h.vgg_w, term('loss_gen_vgg_b', vggLoss(this.perceptual, xAB, xA)));
+      }
+      return tf.addN(total) as tf.Scalar;
+    }, this.genOpt.variables);
+    named.loss_gen_total = value;
+    const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...Object.values(grads)]);
+    // Terms switched off this iteration (weight 0) are reported as 0, as the reference does.
+    const present = GEN_LOSS_TERMS.filter((n) => named[n]);
+    const values = readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
+    this.genOpt.apply(this.genOpt.variables.map((v) => grads[v.name]), lr);
+    disposeAll();
+    const result = Object.fromEntries(GEN_LOSS_TERMS.map((n) => [n, 0])) as Record<(typeof GEN_LOSS_TERMS)[number], number>;
+    present.forEach((n, i) => (result[n] = values[i]));
+    return result;
+  }
+
+  dispose(): void {
+    for (const net of [this.genA, this.genB, this.disA, this.disB]) net.dispose();
+    this.genOpt.dispose();
+    this.disOpt.dispose();
+    tf.dispose([this.fixedStyleA, this.fixedStyleB]);
+  }
+}
+
+/**
+ * Reads several scalars with one device read. A NaN or infinite loss is an error naming the term and the iteration,
+ * raised before the optimiser step so the weights stay as they were.
+ */
+function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): number[] {
+  const stacked = tf.stack(scalars);
+  const values = Array.from(stacked.dataSync());
+  stacked.dispose();
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    onError();
+    throw new NonFiniteLossError(
+      `${step}: ${names[bad]} is ${values[bad]} at iteration ${iteration + 1}; the weights were not updated (try a lower lr or loss weight)`,
+      names[bad],
+      iteration + 1,
+    );
+  }
+  return values;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(message: string, readonly term: string, readonly iteration: number) {
+    super(message);
+    this.name = 'NonFiniteLossError';
+  }
+}

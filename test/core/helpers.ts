@@ -1,0 +1,73 @@
+// Shared set-up for the core tests: one backend per test file (node's runner gives each file its own process).
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../munit-core/backend.js';
+import type { TrainerSettings } from '../../munit-core/trainer.js';
+
+export async function useBackend(prefer: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
+  await initBackend({ prefer });
+}
+
+/** The reference config's settings (edges2shoes_folder.yaml). */
+export function referenceSettings(): TrainerSettings {
+  return {
+    gen: { dim: 64, mlp_dim: 256, style_dim: 8, activ: 'relu', n_downsample: 2, n_res: 4, pad_type: 'reflect' },
+    dis: { dim: 64, norm: 'none', activ: 'lrelu', n_layer: 4, gan_type: 'lsgan', num_scales: 3, pad_type: 'reflect' },
+    input_dim_a: 3,
+    input_dim_b: 3,
+    init: 'kaiming',
+    lr: 0.0001,
+    lr_policy: 'step',
+    step_size: 100000,
+    gamma: 0.5,
+    beta1: 0.5,
+    beta2: 0.999,
+    weight_decay: 0.0001,
+    display_size: 16,
+    gan_w: 1,
+    recon_x_w: 10,
+    recon_s_w: 1,
+    recon_c_w: 1,
+    recon_x_cyc_w: 0,
+    vgg_w: 0,
+  };
+}
+
+/** A small config for fast tests: same structure, narrow widths. */
+export function tinySettings(overrides: Partial<TrainerSettings> = {}): TrainerSettings {
+  const base = referenceSettings();
+  return {
+    ...base,
+    gen: { ...base.gen, dim: 8, mlp_dim: 16, n_res: 2, style_dim: 4 },
+    dis: { ...base.dis, dim: 8, n_layer: 2, num_scales: 2 },
+    display_size: 2,
+    ...overrides,
+  };
+}
+
+/** Max |a - b| over all elements. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assertSameLength(a, b);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function assertSameLength(a: ArrayLike<number>, b: ArrayLike<number>): void {
+  if (a.length !== b.length) throw new Error(`length ${a.length} != ${b.length}`);
+}
+
+export function randomImage(rng: () => number, n: number, h: number, w: number, c: number): tf.Tensor4D {
+  const data = new Float32Array(n * h * w * c).map(() => rng() * 2 - 1);
+  return tf.tensor4d(data, [n, h, w, c]);
+}
+
+/** A tiny deterministic generator for test data. */
+export function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
