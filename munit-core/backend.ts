@@ -109,18 +109,20 @@ async function setBackendOrThrow(name: string): Promise<void> {
 type ProcessEvent = 'uncaughtException' | 'unhandledRejection';
 const PROCESS_EVENTS: ProcessEvent[] = ['uncaughtException', 'unhandledRejection'];
 
-function processListeners(): Map<ProcessEvent, Function[]> {
-  return new Map(PROCESS_EVENTS.map((e) => [e, process.listeners(e)]));
+type Listener = (...args: unknown[]) => void;
+
+function processListeners(): Map<ProcessEvent, Listener[]> {
+  return new Map(PROCESS_EVENTS.map((e) => [e, process.listeners(e as 'uncaughtException') as Listener[]]));
 }
 
 /**
  * Emscripten's module installs process handlers that rethrow every uncaught error, printing its whole minified
  * source line; Node's default handling (and ours) is clearer.
  */
-function removeListenersAddedSince(before: Map<ProcessEvent, Function[]>): void {
+function removeListenersAddedSince(before: Map<ProcessEvent, Listener[]>): void {
   for (const event of PROCESS_EVENTS) {
-    for (const listener of process.listeners(event)) {
-      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener as (...args: unknown[]) => void);
+    for (const listener of process.listeners(event as 'uncaughtException') as Listener[]) {
+      if (!before.get(event)!.includes(listener)) process.removeListener(event, listener);
     }
   }
 }

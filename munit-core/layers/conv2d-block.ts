@@ -25,11 +25,11 @@ export class Conv2dBlock {
 
   constructor(params: ParamStore, readonly path: string, readonly args: Conv2dBlockArgs) {
     const { inDim, outDim, kernel, norm } = args;
-    // Buffers and norm parameters first, like the reference's state-dict order (norm is created before conv).
+    // The reference's state-dict order: norm, activation, then conv (the order Conv2dBlock creates them).
     this.normFn = makeNorm(norm, outDim, params, path);
+    this.activate = makeActivation(args.activation, params, path);
     this.weight = params.add(`${path}.conv.weight`, tf.zeros([kernel, kernel, inDim, outDim]), 'conv', 'weight');
     this.bias = params.add(`${path}.conv.bias`, tf.zeros([outDim]), 'vector', 'bias');
-    this.activate = makeActivation(args.activation, params, path);
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext = {}): tf.Tensor4D {

@@ -1,0 +1,32 @@
+// Translation between domains: content of the input, style sampled from the prior or taken from an example.
+import * as tf from '@tensorflow/tfjs-core';
+import { AdaINGen } from './networks/generator.js';
+import { Rng } from './random.js';
+
+/**
+ * Translates `x` (NHWC in [-1, 1]) from the source generator's domain to the target's, once per style code.
+ * `styles` is [numStyles, style_dim]; returns [N * numStyles, H, W, C], input-major (all styles of input 0 first).
+ */
+export function translateWithStyles(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const content = source.encodeContent(x);
+    const outputs: tf.Tensor4D[] = [];
+    const numStyles = styles.shape[0];
+    for (let i = 0; i < x.shape[0]; i++) {
+      const c = tf.slice(content, [i, 0, 0, 0], [1, -1, -1, -1]);
+      const repeated = tf.tile(c, [numStyles, 1, 1, 1]) as tf.Tensor4D;
+      outputs.push(target.decode(repeated, styles));
+    }
+    return tf.concat(outputs, 0);
+  });
+}
+
+/** Multimodal translation with `numStyles` codes drawn from N(0, I). */
+export function translateRandom(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, numStyles: number, rng: Rng): tf.Tensor4D {
+  return tf.tidy(() => translateWithStyles(source, target, x, rng.normal([numStyles, target.styleDim]) as tf.Tensor2D));
+}
+
+/** Example-guided translation: the style is the target encoder's style code of `example` (one image, [1, H, W, C]). */
+export function translateLike(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, example: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => translateWithStyles(source, target, x, target.encode(example).style));
+}
