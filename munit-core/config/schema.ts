@@ -3,6 +3,9 @@
 // Defaults are the reference's (NVlabs/MUNIT, as listed in shared/docs/munit-reference.md); `referenceValues` lists
 // the six reference configs that use another value, so hovers can say "the reference uses 10 for summer2winter".
 
+import { ACTIVATIONS, type Activation } from '../layers/activation.js';
+import { PAD_TYPES, type PadType } from '../layers/padding.js';
+
 export type ConfigValueType = 'number' | 'integer' | 'string' | 'enum' | 'path';
 export type ConfigGroup = 'logger' | 'optimization' | 'model' | 'data';
 export type ConfigScalar = number | string;
@@ -55,8 +58,7 @@ export const REFERENCE_CONFIG_NAMES = [
   'synthia2cityscape_folder',
 ] as const;
 
-const ACTIVATIONS = ['relu', 'lrelu', 'prelu', 'selu', 'tanh', 'none'] as const;
-const ACTIVATION_DOCS: Record<(typeof ACTIVATIONS)[number], string> = {
+const ACTIVATION_DOCS: Record<Activation, string> = {
   relu: 'max(0, x)',
   lrelu: 'leaky ReLU with slope 0.2 for x < 0',
   prelu: 'leaky ReLU whose negative slope is learned (one per layer, starts at 0.25)',
@@ -64,8 +66,7 @@ const ACTIVATION_DOCS: Record<(typeof ACTIVATIONS)[number], string> = {
   tanh: 'hyperbolic tangent',
   none: 'identity (no activation)',
 };
-const PAD_TYPES = ['reflect', 'zero'] as const;
-const PAD_DOCS: Record<(typeof PAD_TYPES)[number], string> = {
+const PAD_DOCS: Record<PadType, string> = {
   reflect: 'mirror the border pixels (reference default; avoids dark borders)',
   zero: 'pad with zeros',
 };
