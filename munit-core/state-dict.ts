@@ -1,6 +1,6 @@
 // Conversion between a network's weights and the reference's PyTorch state dict (names, shapes, memory layout).
 import * as tf from '@tensorflow/tfjs-core';
-import { ParamStore, referenceShape } from './layers/params.js';
+import { ParamKind, ParamStore, referenceShape } from './layers/params.js';
 import { StoredTensor, TensorMap } from './safetensors.js';
 
 /** here [kH, kW, in, out] -> PyTorch [out, in, kH, kW]; [in, out] -> [out, in]. */
@@ -8,39 +8,51 @@ const TO_TORCH = { conv: [3, 2, 0, 1], linear: [1, 0] } as const;
 /** PyTorch [out, in, kH, kW] -> here [kH, kW, in, out]; [out, in] -> [in, out]. */
 const FROM_TORCH = { conv: [2, 3, 1, 0], linear: [1, 0] } as const;
 
+/** A tensor laid out as a weight of this kind, converted to PyTorch's layout (also used for Adam moments). */
+export function toTorchTensor(kind: ParamKind, t: tf.Tensor): StoredTensor {
+  const data = tf.tidy(() => (kind === 'vector' ? t.clone() : tf.transpose(t, [...TO_TORCH[kind]])).dataSync() as Float32Array);
+  return { dtype: 'F32', shape: referenceShape({ kind }, t.shape), data: Float32Array.from(data) };
+}
+
+/** Assigns a PyTorch-layout tensor to a variable laid out as a weight of this kind. */
+export function assignFromTorch(kind: ParamKind, variable: tf.Variable, stored: StoredTensor): void {
+  tf.tidy(() => {
+    const t = tf.tensor(stored.data, stored.shape);
+    variable.assign(kind === 'vector' ? t : tf.transpose(t, [...FROM_TORCH[kind]]));
+  });
+}
+
 /** The network's weights and buffers as PyTorch would store them, keyed `<prefix><reference name>`. */
 export function toStateDict(params: ParamStore, prefix = ''): TensorMap {
   const out: TensorMap = new Map();
-  for (const entry of params.entries.values()) {
-    const data = tf.tidy(() => (entry.kind === 'vector' ? entry.variable : tf.transpose(entry.variable, [...TO_TORCH[entry.kind]])).dataSync() as Float32Array);
-    out.set(prefix + entry.name, { dtype: 'F32', shape: referenceShape(entry, entry.variable.shape), data: Float32Array.from(data) });
-  }
+  for (const entry of params.entries.values()) out.set(prefix + entry.name, toTorchTensor(entry.kind, entry.variable));
   return out;
 }
 
 /**
- * Assigns every weight and buffer from a PyTorch-layout state dict. Every name must be present with the reference
- * shape; `source` names the file in errors. Extra tensors under the prefix are an error too (a different architecture).
+ * Checks that `tensors` holds exactly the expected names (under `prefix`) with the expected PyTorch shapes; throws
+ * one error listing the first mismatches, naming `source`.
  */
-export function loadStateDict(params: ParamStore, tensors: TensorMap, source: string, prefix = ''): void {
+export function checkTensorNames(expected: Map<string, number[]>, tensors: TensorMap, source: string, prefix = ''): void {
   const problems: string[] = [];
-  for (const entry of params.entries.values()) {
-    const stored: StoredTensor | undefined = tensors.get(prefix + entry.name);
-    const expected = referenceShape(entry, entry.variable.shape);
-    if (!stored) problems.push(`missing '${prefix + entry.name}' [${expected}]`);
-    else if (stored.shape.join() !== expected.join()) problems.push(`'${prefix + entry.name}' is [${stored.shape}], expected [${expected}]`);
+  for (const [name, shape] of expected) {
+    const stored = tensors.get(name);
+    if (!stored) problems.push(`missing '${name}' [${shape}]`);
+    else if (stored.shape.join() !== shape.join()) problems.push(`'${name}' is [${stored.shape}], expected [${shape}]`);
   }
-  const known = new Set([...params.entries.keys()].map((n) => prefix + n));
-  for (const name of tensors.keys()) if (name.startsWith(prefix) && !known.has(name)) problems.push(`unexpected '${name}'`);
+  for (const name of tensors.keys()) if (name.startsWith(prefix) && !expected.has(name)) problems.push(`unexpected '${name}'`);
   if (problems.length) {
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
     throw new Error(`${source}: does not match this network (check the config): ${problems.slice(0, 5).join('; ')}${more}`);
   }
-  for (const entry of params.entries.values()) {
-    const stored = tensors.get(prefix + entry.name)!;
-    tf.tidy(() => {
-      const t = tf.tensor(stored.data, stored.shape);
-      entry.variable.assign(entry.kind === 'vector' ? t : tf.transpose(t, [...FROM_TORCH[entry.kind]]));
-    });
-  }
+}
+
+/**
+ * Assigns every weight and buffer from a PyTorch-layout state dict. Every name must be present with the reference
+ * shape, and nothing else may be under `prefix` (that would be a different architecture).
+ */
+export function loadStateDict(params: ParamStore, tensors: TensorMap, source: string, prefix = ''): void {
+  const expected = new Map([...params.entries.values()].map((e) => [prefix + e.name, referenceShape(e, e.variable.shape)]));
+  checkTensorNames(expected, tensors, source, prefix);
+  for (const entry of params.entries.values()) assignFromTorch(entry.kind, entry.variable, tensors.get(prefix + entry.name)!);
 }
