@@ -1,9 +1,14 @@
 // The `munit` command line: works without an editor (train, translate, demo arrive with the data/checkpoint work).
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
+import cliProgress from 'cli-progress';
 import { BackendChoice, describeBackend, initBackend, parseBackendChoice } from './backend.js';
 import { defaultConfig, loadConfig, MunitConfig } from './config/config.js';
+import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
 import { describeModel } from './model-summary.js';
+import { LoggedMetrics, runTraining, TrainingRunOptions } from './training-run.js';
+import { translateFiles } from './translate-files.js';
 
 const VERSION = '0.1.0';
 
@@ -28,6 +33,69 @@ async function info(opts: { config?: string; backend?: BackendChoice }): Promise
   for (const line of summary.details) console.log(line);
 }
 
+function intOption(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number >= 0, got '${value}'`);
+    return n;
+  };
+}
+
+/** The headline losses for the progress line. */
+function lossSummary(m: LoggedMetrics): string {
+  const l = m.losses;
+  return `D ${l.loss_dis_total.toFixed(3)}  G ${l.loss_gen_total.toFixed(3)}  x ${(l.loss_gen_recon_x_a + l.loss_gen_recon_x_b).toFixed(3)}`;
+}
+
+/**
+ * Runs training with a progress bar; the first Ctrl-C finishes the iteration and saves a checkpoint, a second one
+ * exits at once.
+ */
+async function train(options: Omit<TrainingRunOptions, 'signal' | 'onStart' | 'onMetrics'>): Promise<void> {
+  const backend = await initBackend();
+  console.log(`backend: ${describeBackend(backend)}`);
+  const abort = new AbortController();
+  const onSigint = () => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort();
+    console.error('\nstopping: saving a checkpoint after this iteration (Ctrl-C again to quit without saving)');
+  };
+  process.on('SIGINT', onSigint);
+  const bar = new cliProgress.SingleBar(
+    { format: 'iteration {value}/{total} |{bar}| {rate} it/s | ETA {eta_formatted} | {losses}', hideCursor: true, etaBuffer: 50 },
+    cliProgress.Presets.shades_classic,
+  );
+  try {
+    const result = await runTraining({
+      ...options,
+      signal: abort.signal,
+      onStart: ({ runDir, iteration, maxIter }) => {
+        console.log(`run folder: ${runDir}${iteration ? ` (resumed at iteration ${iteration})` : ''}`);
+        bar.start(maxIter, iteration, { rate: '-', losses: '' });
+      },
+      onMetrics: (m) => bar.update(m.iteration, { rate: (1 / m.seconds_per_iter).toFixed(2), losses: lossSummary(m) }),
+    });
+    bar.stop();
+    const why = { max_iter: 'reached max_iter', signal: 'stopped', time: 'time budget used' }[result.stoppedBy];
+    console.log(`${why} at iteration ${result.iteration}; checkpoints in ${path.join(result.runDir, 'checkpoints')}, samples in ${path.join(result.runDir, 'images', 'index.html')}`);
+  } finally {
+    bar.stop();
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function demo(opts: { dir: string; minutes: number; seed: number }): Promise<void> {
+  const dataRoot = path.join(opts.dir, 'data');
+  const configPath = path.join(opts.dir, 'demo.yaml');
+  if (!fs.existsSync(path.join(dataRoot, 'trainA'))) {
+    const summary = await generateDemoDataset(dataRoot, { seed: opts.seed });
+    console.log(`demo data: ${dataRoot} (${summary.size}x${summary.size}, generated in ${summary.seconds.toFixed(1)} s)`);
+  }
+  if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(path.resolve(dataRoot)));
+  console.log(`demo config: ${configPath}; training for up to ${opts.minutes} minutes (Ctrl-C stops and saves)`);
+  await train({ configPath, outputPath: path.join(opts.dir, 'outputs'), resume: true, seed: opts.seed, maxSeconds: opts.minutes * 60 });
+}
+
 export function main(argv: string[]): void {
   const program = new Command('munit')
     .description('MUNIT: multimodal unsupervised image-to-image translation, on TensorFlow.js')
@@ -39,6 +107,56 @@ export function main(argv: string[]): void {
     .option('-c, --config <file>', 'a MUNIT config file (YAML); default: the reference config')
     .option('--backend <name>', 'force a backend: tensorflow-gpu, tensorflow, wasm or cpu (also MUNIT_BACKEND)', backendOption)
     .action((opts) => info(opts).catch(fail));
+  program
+    .command('train')
+    .description('train on the data a config names, writing <output-path>/<config name>/ (checkpoints, images, metrics.jsonl)')
+    .requiredOption('-c, --config <file>', 'a MUNIT config file (YAML)')
+    .option('-o, --output-path <dir>', 'parent folder of the run folder', 'outputs')
+    .option('--resume', 'continue from the newest checkpoint of the run folder', false)
+    .option('--seed <n>', 'random seed (weights, style codes, data order)', intOption('--seed'), 0)
+    .action((opts) => train({ configPath: opts.config, outputPath: opts.outputPath, resume: opts.resume, seed: opts.seed }).catch(fail));
+  program
+    .command('translate')
+    .description('translate images with a trained checkpoint: random styles, an example style, or synchronized styles')
+    .requiredOption('-c, --config <file>', 'the config the checkpoint was trained with')
+    .requiredOption('--checkpoint <path>', 'a gen_*.safetensors file, a checkpoints folder or a run folder (newest checkpoint)')
+    .requiredOption('-i, --input <file|dir>', 'an image or a folder of images of the source domain')
+    .addOption(new Option('--a2b', 'translate A to B (default)').conflicts('b2a'))
+    .option('--b2a', 'translate B to A', false)
+    .option('-n, --num-style <n>', 'styles per input', intOption('--num-style'), 10)
+    .option('--style <image>', 'take the style from this image of the target domain (example-guided)')
+    .option('--seed <n>', 'random seed for the style codes', intOption('--seed'), 0)
+    .option('--synchronized', 'use the same style codes for every input', false)
+    .option('-o, --output-folder <dir>', 'where to write the images', 'translations')
+    .action(async (opts) => {
+      try {
+        const config = loadConfig(opts.config, { onWarning: (w) => console.error(`warning: ${w}`) });
+        await initBackend();
+        const written = await translateFiles({
+          config,
+          checkpoint: opts.checkpoint,
+          input: opts.input,
+          direction: opts.b2a ? 'b2a' : 'a2b',
+          numStyles: opts.style ? 1 : opts.numStyle,
+          seed: opts.seed,
+          styleImage: opts.style,
+          synchronized: opts.synchronized,
+          outputFolder: opts.outputFolder,
+          onProgress: (done, total) => process.stderr.write(`\rtranslated ${done}/${total}`),
+        });
+        console.error('');
+        console.log(`wrote ${written.length} images to ${opts.outputFolder}`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  program
+    .command('demo')
+    .description('generate the built-in demo data (outlines -> coloured, textured shapes), then train on it')
+    .option('-d, --dir <dir>', 'where the demo data, config and run go', 'munit-demo')
+    .option('-m, --minutes <n>', 'training time budget in minutes (resumes if run again)', intOption('--minutes'), 15)
+    .option('--seed <n>', 'random seed', intOption('--seed'), 0)
+    .action((opts) => demo(opts).catch(fail));
   program.parseAsync(argv).catch(fail);
 }
 

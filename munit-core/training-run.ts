@@ -1,0 +1,172 @@
+// A training run as the reference's train.py does it, in a run folder:
+//   <output>/<config name>/config.yaml, images/ (grids + index.html), checkpoints/, metrics.jsonl
+// Used by `munit train`, `munit demo` and (later) the server's training jobs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { completeCheckpoints, resumeCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { DATA_SPLITS, DataSplit, loadConfig, MunitConfig } from './config/config.js';
+import { closeLoaders, createLoaders, Loaders, LoadersState, loadersState, restoreLoaders } from './data/loader.js';
+import { Vgg16 } from './networks/vgg16.js';
+import { disposeSamples, renderGrid, sampleOutputs } from './samples.js';
+import { IterationMetrics, MunitTrainer, TrainerOptions } from './trainer.js';
+
+export interface TrainingRunOptions {
+  configPath: string;
+  /** Parent of the run folder (the reference's --output_path); default ./outputs. */
+  outputPath?: string;
+  /** Continue from the newest complete checkpoint of the run folder. */
+  resume?: boolean;
+  seed?: number;
+  /** Stop (with a checkpoint) after this many seconds of training; the demo uses it. */
+  maxSeconds?: number;
+  /** Aborting stops after the current iteration and saves a checkpoint. */
+  signal?: AbortSignal;
+  onMetrics?: (m: LoggedMetrics) => void;
+  onSamples?: (e: SamplesEvent) => void;
+  onWarning?: (message: string) => void;
+  /** Called once the run is set up (folder made, data found, maybe resumed), before the first iteration. */
+  onStart?: (e: { runDir: string; iteration: number; maxIter: number; config: MunitConfig }) => void;
+}
+
+/** One line of metrics.jsonl: every loss term by name, lr, seconds per iteration, and the wall time. */
+export interface LoggedMetrics extends IterationMetrics {
+  time: string;
+}
+
+export interface SamplesEvent {
+  iteration: number;
+  /** Grid files written, e.g. images/gen_a2b_train_current.png. */
+  files: string[];
+}
+
+export interface TrainingRunResult {
+  runDir: string;
+  iteration: number;
+  stoppedBy: 'max_iter' | 'signal' | 'time';
+}
+
+export function runFolder(configPath: string, outputPath = 'outputs'): string {
+  return path.join(outputPath, path.basename(configPath).replace(/\.ya?ml$/i, ''));
+}
+
+export async function runTraining(options: TrainingRunOptions): Promise<TrainingRunResult> {
+  const warn = options.onWarning ?? ((m: string) => console.warn(`warning: ${m}`));
+  const config = loadConfig(options.configPath, { onWarning: warn });
+  const configText = fs.readFileSync(options.configPath, 'utf8');
+  const configDir = path.dirname(path.resolve(options.configPath));
+  const runDir = runFolder(options.configPath, options.outputPath);
+  const dirs = { images: path.join(runDir, 'images'), checkpoints: path.join(runDir, 'checkpoints') };
+  for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
+  const seed = options.seed ?? 0;
+  const trainerOptions: TrainerOptions = { seed };
+  if (config.vgg_w > 0) {
+    if (!config.vgg_model_path) throw new Error(`${options.configPath}: vgg_w is ${config.vgg_w} but vgg_model_path is not set (VGG-16 weights as .safetensors)`);
+    const vgg = Vgg16.load(path.resolve(configDir, config.vgg_model_path));
+    trainerOptions.perceptual = (x) => vgg.features(x);
+  }
+  const trainer = new MunitTrainer(config, trainerOptions);
+  const loaders = createLoaders(config, configDir, { seed, train: true, onWarning: warn });
+  let display: Record<DataSplit, tf.Tensor4D> | undefined;
+  try {
+    if (options.resume) {
+      if (completeCheckpoints(dirs.checkpoints).length === 0) warn(`--resume: no checkpoint in ${dirs.checkpoints} yet; starting from iteration 0`);
+      else {
+        const { extras } = resumeCheckpoint(trainer, dirs.checkpoints);
+        if (extras.loaders) restoreLoaders(loaders, JSON.parse(extras.loaders) as LoadersState);
+      }
+    }
+    writeFileAtomic(path.join(runDir, 'config.yaml'), configText);
+    display = await displayImages(loaders, config);
+    options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config });
+    const metricsFile = path.join(runDir, 'metrics.jsonl');
+    const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
+    const started = performance.now();
+    while (trainer.iteration < config.max_iter) {
+      if (options.signal?.aborted) return finish('signal');
+      if (options.maxSeconds !== undefined && (performance.now() - started) / 1000 >= options.maxSeconds) return finish('time');
+      const [xA, xB] = await Promise.all([loaders.train_a.next(), loaders.train_b.next()]);
+      let m: IterationMetrics;
+      try {
+        m = trainer.step(xA, xB);
+      } finally {
+        tf.dispose([xA, xB]);
+      }
+      const it = m.iteration;
+      if (it % config.log_iter === 0) {
+        const logged: LoggedMetrics = { ...m, time: new Date().toISOString() };
+        fs.appendFileSync(metricsFile, JSON.stringify(flatten(logged)) + '\n');
+        options.onMetrics?.(logged);
+      }
+      const numbered = it % config.image_save_iter === 0;
+      if (numbered || it % config.image_display_iter === 0) {
+        const files = await writeSampleGrids(trainer, display, dirs.images, numbered ? String(it).padStart(8, '0') : 'current');
+        if (numbered) writeGallery(dirs.images);
+        options.onSamples?.({ iteration: it, files });
+      }
+      if (it % config.snapshot_save_iter === 0) save();
+    }
+    return finish('max_iter');
+
+    function finish(stoppedBy: TrainingRunResult['stoppedBy']): TrainingRunResult {
+      if (!completeCheckpoints(dirs.checkpoints).includes(trainer.iteration) && trainer.iteration > 0) save();
+      return { runDir, iteration: trainer.iteration, stoppedBy };
+    }
+  } finally {
+    if (display) tf.dispose(Object.values(display));
+    await closeLoaders(loaders);
+    trainer.dispose();
+  }
+}
+
+/** metrics.jsonl keeps one flat object per line: iteration, lr, seconds_per_iter, time and every loss term. */
+function flatten(m: LoggedMetrics): Record<string, number | string> {
+  const { losses, ...rest } = m;
+  return { ...rest, ...losses };
+}
+
+/** The first display_size images of each split, unflipped and centre-cropped, fixed for the whole run. */
+async function displayImages(loaders: Loaders, config: MunitConfig): Promise<Record<DataSplit, tf.Tensor4D>> {
+  const result = {} as Record<DataSplit, tf.Tensor4D>;
+  for (const split of DATA_SPLITS) {
+    const loader = loaders[split];
+    const [, h, w, channels] = loader.shape;
+    const n = Math.min(config.display_size, loader.dataset.size);
+    const transform = { channels: channels as 1 | 3, newSize: config.new_size, cropHeight: h, cropWidth: w, flip: false, cropY: 0.5, cropX: 0.5 };
+    const images = await Promise.all(Array.from({ length: n }, (_, i) => loader.dataset.load(i, transform)));
+    const data = new Float32Array(n * h * w * channels);
+    images.forEach((img, i) => data.set(img, i * h * w * channels));
+    result[split] = tf.tensor4d(data, [n, h, w, channels]);
+  }
+  return result;
+}
+
+async function writeSampleGrids(trainer: MunitTrainer, display: Record<DataSplit, tf.Tensor4D>, dir: string, suffix: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const set of ['train', 'test'] as const) {
+    const samples = sampleOutputs(trainer, display[`${set}_a`], display[`${set}_b`]);
+    try {
+      for (const { direction, rows } of samples) {
+        const file = path.join(dir, `gen_${direction}_${set}_${suffix}.png`);
+        const title = `${direction === 'a2b' ? 'A→B' : 'B→A'}, ${set} images, iteration ${trainer.iteration}`;
+        writeFileAtomic(file, await renderGrid(rows, title));
+        files.push(file);
+      }
+    } finally {
+      disposeSamples(samples);
+    }
+  }
+  return files;
+}
+
+/** images/index.html: every numbered grid, newest first (the reference writes a similar page). */
+function writeGallery(dir: string): void {
+  const grids = fs.readdirSync(dir).filter((f) => /^gen_(a2b|b2a)_(train|test)_\d{8}\.png$/.test(f));
+  const iterations = [...new Set(grids.map((f) => f.match(/_(\d{8})\.png$/)![1]))].sort().reverse();
+  const sections = iterations.map((it) => {
+    const imgs = grids.filter((f) => f.endsWith(`_${it}.png`)).sort().map((f) => `<figure><img src="${f}" alt="${f}"><figcaption>${f}</figcaption></figure>`);
+    return `<h2>iteration ${Number(it)}</h2>\n${imgs.join('\n')}`;
+  });
+  const html = `<!doctype html>\n<meta charset="utf-8">\n<title>MUNIT samples</title>\n<style>body{font-family:sans-serif} figure{display:inline-block;margin:4px} img{image-rendering:pixelated}</style>\n<h1>MUNIT samples</h1>\n${sections.join('\n')}\n`;
+  writeFileAtomic(path.join(dir, 'index.html'), html);
+}
