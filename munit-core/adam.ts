@@ -13,16 +13,21 @@ export interface AdamSlot {
   expAvgSq: tf.Variable;
 }
 
+/** tf.variable keeps its initial tensor alive as a separate tensor: dispose it. */
+function zerosVariable(like: tf.Tensor): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const v = tf.variable(zeros, false);
+  zeros.dispose();
+  return v;
+}
+
 export class Adam {
   /** Number of steps taken (PyTorch keeps one per parameter; they always agree here). */
   step = 0;
   readonly slots: AdamSlot[];
 
   constructor(readonly variables: tf.Variable[], readonly settings: AdamSettings) {
-    this.slots = variables.map((v) => ({
-      expAvg: tf.variable(tf.zerosLike(v), false),
-      expAvgSq: tf.variable(tf.zerosLike(v), false),
-    }));
+    this.slots = variables.map((v) => ({ expAvg: zerosVariable(v), expAvgSq: zerosVariable(v) }));
   }
 
   /** Applies one update with learning rate `lr` (read per step, so it can change between iterations). */

@@ -104,6 +104,12 @@ describe('trainer', () => {
     t.dispose();
   });
 
+  it('creating and disposing a trainer leaves no tensor behind', () => {
+    const before = tf.memory().numTensors;
+    new MunitTrainer(tinySettings(), { seed: 9 }).dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+
   it('vgg_w > 0 without VGG-16 weights is an error before training starts', () => {
     assert.throws(() => new MunitTrainer(tinySettings({ vgg_w: 1 })), /vgg_w is 1 but no VGG-16 weights/);
   });
