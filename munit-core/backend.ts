@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // tfjs-core registers no gradients by itself (the @tensorflow/tfjs union package does this import).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installGradientFixes } from './kernels/install.js';
 
@@ -84,7 +85,7 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions): Promi
     case 'wasm': {
       const before = processListeners();
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
-      const dir = options.wasmDir ?? path.dirname(requireOptional.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
+      const dir = options.wasmDir ?? wasmBinaryDir();
       wasm.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
       await setBackendOrThrow('wasm');
       removeListenersAddedSince(before);
@@ -97,6 +98,12 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions): Promi
       return 'pure JavaScript (slow: for tests and fallback only)';
     }
   }
+}
+
+/** Beside the bundle when running from dist/, else in node_modules. */
+function wasmBinaryDir(): string {
+  if (fs.existsSync(path.join(__dirname, 'tfjs-backend-wasm-simd.wasm'))) return __dirname;
+  return path.dirname(requireOptional.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
 }
 
 async function setBackendOrThrow(name: string): Promise<void> {

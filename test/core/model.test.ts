@@ -87,7 +87,7 @@ describe('architecture', () => {
         assert.ok(values.every((e) => e >= -1 && e <= 1), 'decoder output is tanh-bounded');
         const outs = dis.apply(x);
         assert.equal(outs.length, dis.options.num_scales);
-        let [sh, sw] = [h, w];
+        let [sh, sw]: number[] = [h, w];
         for (const out of outs) {
           const f = 2 ** dis.options.n_layer;
           assert.deepEqual(out.shape, [2, Math.floor(sh / f), Math.floor(sw / f), 1]);
