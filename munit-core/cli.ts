@@ -62,7 +62,7 @@ async function train(options: Omit<TrainingRunOptions, 'signal' | 'onStart' | 'o
   };
   process.on('SIGINT', onSigint);
   const bar = new cliProgress.SingleBar(
-    { format: 'iteration {value}/{total} |{bar}| {rate} it/s | ETA {eta_formatted} | {losses}', hideCursor: true, etaBuffer: 50 },
+    { format: 'iteration {value}/{total} |{bar}| {rate} it/s | ETA {eta_formatted} | {losses}', hideCursor: true, etaBuffer: 50, noTTYOutput: true, notTTYSchedule: 10_000 },
     cliProgress.Presets.shades_classic,
   );
   try {

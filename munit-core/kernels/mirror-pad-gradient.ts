@@ -1,0 +1,82 @@
+// A correct gradient for MirrorPad. tfjs-core 4.22's own (dist/gradients/MirrorPad_grad.js, registered by the
+// @tensorflow/tfjs union package) only slices the centre out of dy, so every pixel near a border misses the
+// gradient that flows into it through its reflected copies.
+import * as tf from '@tensorflow/tfjs-core';
+import { registerGradient, unregisterGradient, getGradient, MirrorPad } from '@tensorflow/tfjs-core';
+import type { GradConfig, NamedAttrMap, MirrorPadAttrs, Tensor } from '@tensorflow/tfjs-core';
+
+type Mode = MirrorPadAttrs['mode'];
+
+/**
+ * Gradient of a mirror pad along one axis: dx = centre + mirrored left border + mirrored right border.
+ *
+ * For padded length before + n + after, the left border element j < before is a copy of input
+ * (before - j) in 'reflect' mode (the edge itself is not repeated) and of (before - 1 - j) in 'symmetric'
+ * mode. Read in reverse, each border lines up with consecutive inputs, so it becomes a zero pad to length n.
+ * The reversed borders are gathered: wasm's Slice copies its whole source on every call, so slicing the
+ * borders out and reversing them made this gradient 1.5x slower. Everything is differentiable (slice,
+ * gather with its own gradient, pad, addN), so it runs on every backend and can be differentiated again.
+ */
+function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: number, mode: Mode): Tensor {
+  if (before === 0 && after === 0) return dy;
+  const edge = mode === 'reflect' ? 1 : 0;
+  const padded = dy.shape[axis];
+  const n = padded - before - after;
+  const padAlong = (t: Tensor, lo: number, hi: number): Tensor =>
+    tf.pad(t, t.shape.map((_, a): [number, number] => (a === axis ? [lo, hi] : [0, 0])));
+
+  const begin = dy.shape.map((_, a) => (a === axis ? before : 0));
+  const size = dy.shape.map((d, a) => (a === axis ? n : d));
+  const terms = [tf.slice(dy, begin, size)];
+  // Reversed left border element k is a copy of input k + edge.
+  if (before > 0) terms.push(padAlong(reversedRows(dy, axis, before - 1, before), edge, n - before - edge));
+  // Reversed right border element k is a copy of input n - after - edge + k.
+  if (after > 0) terms.push(padAlong(reversedRows(dy, axis, padded - 1, after), n - after - edge, edge));
+  return terms.length === 1 ? terms[0] : tf.addN(terms);
+}
+
+/**
+ * dy's rows first, first-1, ..., first-count+1 along `axis`, by Gather. Its gradient is given here as
+ * reverse + pad because tfjs' Gather gradient needs UnsortedSegmentSum, which the wasm backend lacks.
+ */
+function reversedRows(dy: Tensor, axis: number, first: number, count: number): Tensor {
+  const indices = Int32Array.from({ length: count }, (_, k) => first - k);
+  const paddings = dy.shape.map((d, a): [number, number] => (a === axis ? [first - count + 1, d - 1 - first] : [0, 0]));
+  const strip = tf.customGrad((...inputs) => ({
+    value: tf.gather(inputs[0] as Tensor, tf.tensor1d(indices, 'int32'), axis),
+    gradFunc: (g: Tensor) => tf.pad(tf.reverse(g, axis), paddings),
+  }));
+  return strip(dy);
+}
+
+function mirrorPadGradFunc(dy: Tensor | Tensor[], _saved: Tensor[], attrs: NamedAttrMap): { x: () => Tensor } {
+  const { paddings, mode } = attrs as unknown as MirrorPadAttrs;
+  const grad = Array.isArray(dy) ? dy[0] : dy;
+  return {
+    x: () =>
+      tf.tidy(() => {
+        // Mirror padding is separable, so its adjoint is the per-axis adjoints applied one after another.
+        let dx = grad;
+        paddings.forEach(([before, after], axis) => {
+          dx = mirrorPadAxisGradient(dx, axis, before, after, mode);
+        });
+        // The gradient must be a tensor of its own even when nothing was padded.
+        return dx === grad ? tf.clone(grad) : dx;
+      }),
+  };
+}
+
+/** Our config; the input's shape follows from dy and the paddings, so nothing needs to be kept alive. */
+const mirrorPadGradConfig: GradConfig = {
+  kernelName: MirrorPad,
+  inputsToSave: [],
+  gradFunc: mirrorPadGradFunc,
+};
+
+/** Replaces tfjs-core's MirrorPad gradient with the correct one. Safe to call more than once. */
+export function registerMirrorPadGradient(): void {
+  if (getGradient(MirrorPad) === mirrorPadGradConfig) return;
+  // Unregistering first avoids tfjs' "Overriding the gradient" warning in debug mode.
+  if (getGradient(MirrorPad) !== undefined) unregisterGradient(MirrorPad);
+  registerGradient(mirrorPadGradConfig);
+}
