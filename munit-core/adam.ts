@@ -21,6 +21,15 @@ function zerosVariable(like: tf.Tensor): tf.Variable {
   return v;
 }
 
+interface WasmHeap {
+  typedArrayFromHeap(t: tf.TensorInfo): ArrayLike<number>;
+}
+
+/** The wasm backend's view of tensor memory, when that is the backend in use. */
+function wasmHeap(): WasmHeap | undefined {
+  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmHeap) : undefined;
+}
+
 export class Adam {
   /** Number of steps taken (PyTorch keeps one per parameter; they always agree here). */
   step = 0;
@@ -32,11 +41,41 @@ export class Adam {
 
   /** Applies one update with learning rate `lr` (read per step, so it can change between iterations). */
   apply(grads: tf.Tensor[], lr: number): void {
-    const { beta1, beta2, weightDecay, eps } = this.settings;
     this.step += 1;
-    const bc1 = 1 - beta1 ** this.step;
-    const bc2 = 1 - beta2 ** this.step;
-    const stepSize = lr / bc1;
+    const bc1 = 1 - this.settings.beta1 ** this.step;
+    const bc2 = 1 - this.settings.beta2 ** this.step;
+    const heap = wasmHeap();
+    if (heap) this.applyFused(heap, grads, lr / bc1, Math.sqrt(bc2));
+    else this.applyWithOps(grads, lr / bc1, bc2);
+  }
+
+  /**
+   * The same update as one pass of JavaScript over the wasm heap per weight, instead of a dozen tensor ops each
+   * reading and writing every element (measured: about 4x faster for MUNIT's 46M parameters). The moments are
+   * updated in place; each weight gets a new tensor, because XNNPACK caches packed filters by tensor id and would
+   * not see an in-place change.
+   */
+  private applyFused(heap: WasmHeap, grads: tf.Tensor[], stepSize: number, sqrtBc2: number): void {
+    const { beta1, beta2, weightDecay, eps } = this.settings;
+    this.variables.forEach((p, i) => {
+      const updated = tf.zerosLike(p);
+      // Views are taken after the allocation above, which may grow (and so move) the heap.
+      const [w, g, m, v, out] = [p, grads[i], this.slots[i].expAvg, this.slots[i].expAvgSq, updated].map((t) => heap.typedArrayFromHeap(t) as Float32Array);
+      for (let k = 0; k < w.length; k++) {
+        const grad = g[k] + weightDecay * w[k];
+        const mk = beta1 * m[k] + (1 - beta1) * grad;
+        const vk = beta2 * v[k] + (1 - beta2) * grad * grad;
+        m[k] = mk;
+        v[k] = vk;
+        out[k] = w[k] - (stepSize * mk) / (Math.sqrt(vk) / sqrtBc2 + eps);
+      }
+      p.assign(updated);
+      updated.dispose();
+    });
+  }
+
+  private applyWithOps(grads: tf.Tensor[], stepSize: number, bc2: number): void {
+    const { beta1, beta2, weightDecay, eps } = this.settings;
     tf.tidy(() => {
       this.variables.forEach((p, i) => {
         const { expAvg, expAvgSq } = this.slots[i];

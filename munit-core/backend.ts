@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installGradientFixes } from './kernels/install.js';
+import { prepareThreadedWasm, ThreadedInit, unrefWasmThreads, wasmThreadCount } from './wasm-threads.js';
 
 export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
@@ -32,6 +33,7 @@ export interface BackendOptions {
 }
 
 let current: BackendInfo | undefined;
+let skippedThreads: string | undefined;
 const requireOptional = createRequire(__filename);
 
 export function parseBackendChoice(value: string, source: string): BackendChoice {
@@ -87,10 +89,31 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions): Promi
       const wasm = await import('@tensorflow/tfjs-backend-wasm');
       const dir = options.wasmDir ?? wasmBinaryDir();
       wasm.setWasmPaths(dir.endsWith(path.sep) ? dir : dir + path.sep);
-      await setBackendOrThrow('wasm');
+      const threads = wasmThreadCount();
+      if (threads > 1) {
+        let threaded: ThreadedInit | undefined;
+        try {
+          threaded = prepareThreadedWasm(threads);
+          await setBackendOrThrow('wasm');
+          unrefWasmThreads();
+        } catch (err) {
+          // Fall back to the single-threaded build rather than to a slower backend.
+          threaded?.restore();
+          threaded = undefined;
+          tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+          await setBackendOrThrow('wasm');
+          skippedThreads = firstLine(err);
+        } finally {
+          threaded?.restore();
+        }
+      } else {
+        await setBackendOrThrow('wasm');
+      }
       removeListenersAddedSince(before);
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-      return `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, 1 thread)`;
+      const count = wasm.getThreadsCount();
+      const why = skippedThreads ? ` (threads unavailable: ${skippedThreads})` : '';
+      return `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${count} thread${count > 1 ? 's' : ''})${why}`;
     }
     case 'cpu': {
       await import('@tensorflow/tfjs-backend-cpu');

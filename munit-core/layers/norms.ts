@@ -6,13 +6,27 @@ export const NORM_EPS = 1e-5;
 
 export type Norm = 'none' | 'bn' | 'in' | 'ln' | 'adain';
 
-/** (x - mean) / sqrt(var + eps) per sample and channel over H x W, biased variance, no affine. */
-export function instanceNorm(x: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const { mean, variance } = tf.moments(x, [1, 2], true);
-    return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, NORM_EPS))) as tf.Tensor4D;
-  });
-}
+/**
+ * (x - mean) / sqrt(var + eps) per sample and channel over H x W, biased variance, no affine.
+ * With its gradient written out (dx = r (dy - mean(dy) - y mean(dy y))), so backpropagation keeps only y and r
+ * instead of every intermediate of the forward ops: the normalisations are most of a step's memory otherwise.
+ */
+export const instanceNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad((x, save) => {
+  const input = x as tf.Tensor4D;
+  const { mean, variance } = tf.moments(input, [1, 2], true);
+  const r = tf.rsqrt(tf.add(variance, NORM_EPS));
+  const y = tf.mul(tf.sub(input, mean), r) as tf.Tensor4D;
+  (save as tf.GradSaveFunc)([y, r]);
+  return {
+    value: y,
+    gradFunc: (dy, saved) => {
+      const [yS, rS] = saved;
+      const meanDy = tf.mean(dy, [1, 2], true);
+      const meanDyY = tf.mean(tf.mul(dy, yS), [1, 2], true);
+      return [tf.mul(rS, tf.sub(tf.sub(dy, meanDy), tf.mul(yS, meanDyY)))];
+    },
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /**
  * AdaIN: instance-normalise, then scale by gamma and shift by beta, both [N, C] from the MLP.
@@ -32,15 +46,31 @@ export function adaptiveInstanceNorm(x: tf.Tensor4D, gamma: tf.Tensor2D, beta: t
  * (x - mean) / (std + eps) with eps added to the std, then a per-channel affine.
  */
 export function layerNorm(x: tf.Tensor4D, gamma: tf.Tensor1D, beta: tf.Tensor1D): tf.Tensor4D {
-  return tf.tidy(() => {
-    const count = x.shape[1] * x.shape[2] * x.shape[3];
-    const mean = tf.mean(x, [1, 2, 3], true);
-    const centred = tf.sub(x, mean);
-    const unbiasedVar = tf.div(tf.sum(tf.square(centred), [1, 2, 3], true), Math.max(count - 1, 1));
-    const normed = tf.div(centred, tf.add(tf.sqrt(unbiasedVar), NORM_EPS));
-    return tf.add(tf.mul(normed, gamma), beta) as tf.Tensor4D;
-  });
+  return tf.tidy(() => tf.add(tf.mul(layerNormCore(x), gamma), beta) as tf.Tensor4D);
 }
+
+/**
+ * y = (x - mean) / (s + eps), s the unbiased std over C x H x W, with its gradient written out for the same reason
+ * as instanceNorm's: dx = (dy - mean(dy)) / (s + eps) - y sum(dy y) / ((n - 1) s).
+ */
+const layerNormCore: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad((x, save) => {
+  const input = x as tf.Tensor4D;
+  const n = input.shape[1] * input.shape[2] * input.shape[3];
+  const centred = tf.sub(input, tf.mean(input, [1, 2, 3], true));
+  const s = tf.sqrt(tf.div(tf.sum(tf.square(centred), [1, 2, 3], true), Math.max(n - 1, 1)));
+  const d = tf.add(s, NORM_EPS);
+  const y = tf.div(centred, d) as tf.Tensor4D;
+  (save as tf.GradSaveFunc)([y, s, d]);
+  return {
+    value: y,
+    gradFunc: (dy, saved) => {
+      const [yS, sS, dS] = saved;
+      const first = tf.div(tf.sub(dy, tf.mean(dy, [1, 2, 3], true)), dS);
+      const second = tf.mul(yS, tf.div(tf.sum(tf.mul(dy, yS), [1, 2, 3], true), tf.mul(sS, Math.max(n - 1, 1))));
+      return [tf.sub(first, second)];
+    },
+  };
+}) as (x: tf.Tensor4D) => tf.Tensor4D;
 
 /**
  * BatchNorm2d in training mode (the reference's discriminators never switch to eval): batch statistics,
