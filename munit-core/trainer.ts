@@ -47,7 +47,8 @@ export const GEN_LOSS_TERMS = [
   'loss_gen_vgg_a', 'loss_gen_vgg_b',
   'loss_gen_total',
 ] as const;
-export type LossName = (typeof DIS_LOSS_TERMS)[number] | (typeof GEN_LOSS_TERMS)[number];
+export type GenLossName = (typeof GEN_LOSS_TERMS)[number];
+export type LossName = (typeof DIS_LOSS_TERMS)[number] | GenLossName;
 
 export interface IterationMetrics {
   /** 1-based count of finished iterations, as the reference logs `iterations + 1`. */
@@ -154,52 +155,62 @@ export class MunitTrainer {
     return { loss_dis_a: a, loss_dis_b: b, loss_dis_total: total };
   }
 
-  genUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Record<(typeof GEN_LOSS_TERMS)[number], number> {
+  genUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Record<GenLossName, number> {
     const h = { ...this.hyper };
-    const ganType = this.settings.dis.gan_type;
     const sA = this.randomStyles(xA.shape[0]);
     const sB = this.randomStyles(xB.shape[0]);
-    const named: Partial<Record<(typeof GEN_LOSS_TERMS)[number], tf.Scalar>> = {};
-    const { grads, value } = tf.variableGrads(() => {
-      const { content: cA, style: sAPrime } = this.genA.encode(xA);
-      const { content: cB, style: sBPrime } = this.genB.encode(xB);
-      const xARecon = this.genA.decode(cA, sAPrime);
-      const xBRecon = this.genB.decode(cB, sBPrime);
-      const xBA = this.genA.decode(cB, sA);
-      const xAB = this.genB.decode(cA, sB);
-      const { content: cBRecon, style: sARecon } = this.genA.encode(xBA);
-      const { content: cARecon, style: sBRecon } = this.genB.encode(xAB);
-      const term = (name: (typeof GEN_LOSS_TERMS)[number], loss: tf.Scalar) => (named[name] = tf.keep(loss));
-      const total: tf.Scalar[] = [];
-      const add = (weight: number, loss: tf.Scalar) => total.push(tf.mul(loss, weight));
-      add(h.gan_w, term('loss_gen_adv_a', genAdvLoss(this.disA.apply(xBA), ganType)));
-      add(h.gan_w, term('loss_gen_adv_b', genAdvLoss(this.disB.apply(xAB), ganType)));
-      add(h.recon_x_w, term('loss_gen_recon_x_a', l1(xARecon, xA)));
-      add(h.recon_s_w, term('loss_gen_recon_s_a', l1(sARecon, sA)));
-      add(h.recon_c_w, term('loss_gen_recon_c_a', l1(cARecon, cA)));
-      add(h.recon_x_w, term('loss_gen_recon_x_b', l1(xBRecon, xB)));
-      add(h.recon_s_w, term('loss_gen_recon_s_b', l1(sBRecon, sB)));
-      add(h.recon_c_w, term('loss_gen_recon_c_b', l1(cBRecon, cB)));
-      if (h.recon_x_cyc_w > 0) {
-        add(h.recon_x_cyc_w, term('loss_gen_cycrecon_x_a', l1(this.genA.decode(cARecon, sAPrime), xA)));
-        add(h.recon_x_cyc_w, term('loss_gen_cycrecon_x_b', l1(this.genB.decode(cBRecon, sBPrime), xB)));
-      }
-      if (h.vgg_w > 0 && this.perceptual) {
-        add(h.vgg_w, term('loss_gen_vgg_a', vggLoss(this.perceptual, xBA, xB)));
-        add(h.vgg_w, term('loss_gen_vgg_b', vggLoss(this.perceptual, xAB, xA)));
-      }
-      return tf.addN(total) as tf.Scalar;
-    }, this.genOpt.variables);
-    named.loss_gen_total = value;
-    const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...Object.values(grads)]);
+    const named: Partial<Record<GenLossName, tf.Scalar>> = {};
+    // The generator loss is a sum of two halves that share no computation: everything that starts from x_a
+    // (its reconstruction, its translation x_ab judged by dis_b, and x_ab's re-encoding) and everything that starts
+    // from x_b. Differentiating them one after the other gives the same gradient with half the peak memory.
+    const halves = [
+      this.genHalf(xA, sB, { own: this.genA, other: this.genB, otherDis: this.disB, suffix: 'a', otherSuffix: 'b' }, h, named),
+      this.genHalf(xB, sA, { own: this.genB, other: this.genA, otherDis: this.disA, suffix: 'b', otherSuffix: 'a' }, h, named),
+    ];
+    const grads = this.genOpt.variables.map((v) => tf.tidy(() => tf.add(halves[0].grads[v.name], halves[1].grads[v.name])));
+    named.loss_gen_total = tf.add(halves[0].value, halves[1].value) as tf.Scalar;
+    const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...grads, ...halves.flatMap((half) => [half.value, ...Object.values(half.grads)])]);
     // Terms switched off this iteration (weight 0) are reported as 0, as the reference does.
     const present = GEN_LOSS_TERMS.filter((n) => named[n]);
     const values = readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
-    this.genOpt.apply(this.genOpt.variables.map((v) => grads[v.name]), lr);
+    this.genOpt.apply(grads, lr);
     disposeAll();
-    const result = Object.fromEntries(GEN_LOSS_TERMS.map((n) => [n, 0])) as Record<(typeof GEN_LOSS_TERMS)[number], number>;
+    const result = Object.fromEntries(GEN_LOSS_TERMS.map((n) => [n, 0])) as Record<GenLossName, number>;
     present.forEach((n, i) => (result[n] = values[i]));
     return result;
+  }
+
+  /**
+   * One half of gen_update: x (of the `own` domain) is reconstructed, translated to the other domain with the
+   * sampled style `sOther`, judged by the other discriminator, and re-encoded. Its terms are named as the
+   * reference names them (recon_x_<own>, gen_adv_<other>, recon_c_<own>, recon_s_<other>, ...).
+   */
+  private genHalf(
+    x: tf.Tensor4D,
+    sOther: tf.Tensor2D,
+    nets: { own: AdaINGen; other: AdaINGen; otherDis: MsImageDis; suffix: 'a' | 'b'; otherSuffix: 'a' | 'b' },
+    h: Hyperparameters,
+    named: Partial<Record<GenLossName, tf.Scalar>>,
+  ): { grads: tf.NamedTensorMap; value: tf.Scalar } {
+    const { own, other, otherDis, suffix, otherSuffix } = nets;
+    const ganType = this.settings.dis.gan_type;
+    return tf.variableGrads(() => {
+      const { content, style } = own.encode(x);
+      const translated = other.decode(content, sOther);
+      const { content: contentRecon, style: styleRecon } = other.encode(translated);
+      const total: tf.Scalar[] = [];
+      const add = (weight: number, name: GenLossName, loss: tf.Scalar) => {
+        named[name] = tf.keep(loss);
+        total.push(tf.mul(loss, weight));
+      };
+      add(h.gan_w, `loss_gen_adv_${otherSuffix}`, genAdvLoss(otherDis.apply(translated), ganType));
+      add(h.recon_x_w, `loss_gen_recon_x_${suffix}`, l1(own.decode(content, style), x));
+      add(h.recon_s_w, `loss_gen_recon_s_${otherSuffix}`, l1(styleRecon, sOther));
+      add(h.recon_c_w, `loss_gen_recon_c_${suffix}`, l1(contentRecon, content));
+      if (h.recon_x_cyc_w > 0) add(h.recon_x_cyc_w, `loss_gen_cycrecon_x_${suffix}`, l1(own.decode(contentRecon, style), x));
+      if (h.vgg_w > 0 && this.perceptual) add(h.vgg_w, `loss_gen_vgg_${otherSuffix}`, vggLoss(this.perceptual, translated, x));
+      return tf.addN(total) as tf.Scalar;
+    }, this.genOpt.variables);
   }
 
   dispose(): void {
