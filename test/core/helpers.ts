@@ -2,34 +2,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../munit-core/backend.js';
 import type { TrainerSettings } from '../../munit-core/trainer.js';
+import { defaultConfig } from '../../munit-core/config/config.js';
 
 export async function useBackend(prefer: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
   await initBackend({ prefer });
 }
 
-/** The reference config's settings (edges2shoes_folder.yaml). */
+/** The reference config's settings (edges2shoes_folder.yaml): the config defaults. */
 export function referenceSettings(): TrainerSettings {
-  return {
-    gen: { dim: 64, mlp_dim: 256, style_dim: 8, activ: 'relu', n_downsample: 2, n_res: 4, pad_type: 'reflect' },
-    dis: { dim: 64, norm: 'none', activ: 'lrelu', n_layer: 4, gan_type: 'lsgan', num_scales: 3, pad_type: 'reflect' },
-    input_dim_a: 3,
-    input_dim_b: 3,
-    init: 'kaiming',
-    lr: 0.0001,
-    lr_policy: 'step',
-    step_size: 100000,
-    gamma: 0.5,
-    beta1: 0.5,
-    beta2: 0.999,
-    weight_decay: 0.0001,
-    display_size: 16,
-    gan_w: 1,
-    recon_x_w: 10,
-    recon_s_w: 1,
-    recon_c_w: 1,
-    recon_x_cyc_w: 0,
-    vgg_w: 0,
-  };
+  return defaultConfig();
 }
 
 /** A small config for fast tests: same structure, narrow widths. */
