@@ -2,40 +2,20 @@
 // iteration = update_learning_rate, dis_update, gen_update.
 import * as tf from '@tensorflow/tfjs-core';
 import { Adam } from './adam.js';
-import { InitScheme, initParams, reinitWeights } from './init.js';
+import type { MunitConfig } from './config/config.js';
+import { initParams, reinitWeights } from './init.js';
 import { disLoss, genAdvLoss, l1, vggLoss } from './losses.js';
-import { learningRateAt, LrPolicy } from './lr-schedule.js';
+import { learningRateAt } from './lr-schedule.js';
 import { AdaINGen } from './networks/generator.js';
 import { MsImageDis } from './networks/discriminator.js';
-import { DisOptions, GenOptions } from './networks/options.js';
 import { Rng } from './random.js';
 
 /** The loss weights and learning rate: read at every iteration, so they can be changed while training. */
-export interface Hyperparameters {
-  lr: number;
-  gan_w: number;
-  recon_x_w: number;
-  recon_s_w: number;
-  recon_c_w: number;
-  recon_x_cyc_w: number;
-  vgg_w: number;
-}
+export type Hyperparameters = Pick<MunitConfig, 'lr' | 'gan_w' | 'recon_x_w' | 'recon_s_w' | 'recon_c_w' | 'recon_x_cyc_w' | 'vgg_w'>;
 
-/** The config keys the trainer is built from (a subset of the config file). */
-export interface TrainerSettings extends Hyperparameters {
-  gen: GenOptions;
-  dis: DisOptions;
-  input_dim_a: number;
-  input_dim_b: number;
-  init: InitScheme;
-  lr_policy: LrPolicy;
-  step_size: number;
-  gamma: number;
-  beta1: number;
-  beta2: number;
-  weight_decay: number;
-  display_size: number;
-}
+/** The config keys the trainer is built from. */
+export type TrainerSettings = Hyperparameters &
+  Pick<MunitConfig, 'gen' | 'dis' | 'input_dim_a' | 'input_dim_b' | 'init' | 'lr_policy' | 'step_size' | 'gamma' | 'beta1' | 'beta2' | 'weight_decay' | 'display_size'>;
 
 export const DIS_LOSS_TERMS = ['loss_dis_a', 'loss_dis_b', 'loss_dis_total'] as const;
 export const GEN_LOSS_TERMS = [
