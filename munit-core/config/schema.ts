@@ -123,6 +123,21 @@ function lossWeightSpec(key: string, spec: Omit<ConfigKeySpec, 'key' | 'type' | 
   return { key, type: 'number', group: 'optimization', min: 0, rangeHint: 'Use 0 to switch the term off.', ...spec };
 }
 
+/** `gen.pad_type` and `dis.pad_type`: the same key in both sections. */
+function padTypeKey(section: 'gen' | 'dis', network: string, effect: string): ConfigKeySpec {
+  return {
+    key: `${section}.pad_type`,
+    type: 'enum',
+    group: 'model',
+    default: 'reflect',
+    values: PAD_TYPES,
+    valueDocs: PAD_DOCS,
+    unsupportedValues: { replicate: REPLICATE_UNSUPPORTED },
+    summary: `Padding of ${network} convolutions`,
+    doc: `How feature maps are padded before each ${network} convolution. \`reflect\` (reference) ${effect}. The reference's \`replicate\` is not supported.`,
+  };
+}
+
 export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   // ---- logger options -------------------------------------------------------------------------------------------
   itersSpec('image_save_iter', {
@@ -471,20 +486,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
       "blocks use AdaIN, through which the style code acts, so the MLP's output size grows with it " +
       '(`4 × n_res × channels`: 4096 for the reference). 4 in the reference.',
   },
-  {
-    key: 'gen.pad_type',
-    type: 'enum',
-    group: 'model',
-    default: 'reflect',
-    values: PAD_TYPES,
-    valueDocs: PAD_DOCS,
-    unsupportedValues: { replicate: REPLICATE_UNSUPPORTED },
-    summary: 'Padding of generator convolutions',
-    doc:
-      'How feature maps are padded before each generator convolution. `reflect` (reference) mirrors the border ' +
-      "and avoids dark frames around translations; `zero` pads with zeros. The reference's `replicate` is not " +
-      'supported.',
-  },
+  padTypeKey('gen', 'generator', 'mirrors the border and avoids dark frames around translations; `zero` pads with zeros'),
 
   // ---- model options: discriminator ---------------------------------------------------------------------------
   {
@@ -567,19 +569,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
       'average pooling between scales). Coarse scales judge global structure, fine scales texture; each scale adds ' +
       'a full set of discriminator parameters (2.76 M with the reference settings). 3 in the reference.',
   },
-  {
-    key: 'dis.pad_type',
-    type: 'enum',
-    group: 'model',
-    default: 'reflect',
-    values: PAD_TYPES,
-    valueDocs: PAD_DOCS,
-    unsupportedValues: { replicate: REPLICATE_UNSUPPORTED },
-    summary: 'Padding of discriminator convolutions',
-    doc:
-      'How feature maps are padded before each discriminator convolution: `reflect` (reference) or `zero`. The ' +
-      "reference's `replicate` is not supported.",
-  },
+  padTypeKey('dis', 'discriminator', 'or `zero`'),
 
   // ---- data options ---------------------------------------------------------------------------------------------
   ...(['a', 'b'] as const).map(
