@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../munit-core/backend.js';
 import type { TrainerSettings } from '../../munit-core/trainer.js';
 import { defaultConfig } from '../../munit-core/config/config.js';
+import { DEMO_CONFIG_YAML } from '../../munit-core/data/demo-dataset.js';
 
 export async function useBackend(prefer: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
   await initBackend({ prefer });
@@ -51,4 +52,19 @@ export function seeded(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** The demo config with narrow networks for tests; `overrides` are `key: value` lines replacing the demo's. */
+export function tinyDemoConfig(dataRoot: string, size: number, overrides: Record<string, string | number> = {}): string {
+  let text = DEMO_CONFIG_YAML(dataRoot, size);
+  const all: Record<string, string | number> = {
+    image_save_iter: 1000, image_display_iter: 1000, display_size: 2, snapshot_save_iter: 1000, log_iter: 1,
+    ...overrides,
+  };
+  for (const [key, value] of Object.entries(all)) text = text.replace(new RegExp(`^(\\s*)${key}:.*$`, 'm'), `$1${key}: ${value}`);
+  // Narrow networks: the point is the plumbing, not the model.
+  text = text.replace(/^gen:\n  dim: \d+/m, 'gen:\n  dim: 4').replace(/^dis:\n  dim: \d+/m, 'dis:\n  dim: 4');
+  text = text.replace(/^  mlp_dim: \d+/m, '  mlp_dim: 8').replace(/^  n_res: \d+/m, '  n_res: 1').replace(/^  num_scales: \d+/m, '  num_scales: 1');
+  text = text.replace(/^  n_layer: \d+/m, '  n_layer: 2');
+  return text;
 }

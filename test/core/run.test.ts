@@ -7,32 +7,21 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { completeCheckpoints, checkpointFile } from '../../munit-core/checkpoint.js';
-import { generateDemoDataset, DEMO_CONFIG_YAML } from '../../munit-core/data/demo-dataset.js';
+import { generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { readSafetensors } from '../../munit-core/safetensors.js';
 import { runTraining } from '../../munit-core/training-run.js';
 import { translateFiles } from '../../munit-core/translate-files.js';
 import { loadConfig } from '../../munit-core/config/config.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
-import { useBackend } from './helpers.js';
+import { tinyDemoConfig, useBackend } from './helpers.js';
 
 const SIZE = 16;
 let root: string;
 let dataRoot: string;
 
-/** The demo config shrunk for tests; `overrides` are `key: value` lines replacing the demo's. */
 function writeConfig(name: string, overrides: Record<string, string | number>): string {
-  let text = DEMO_CONFIG_YAML(dataRoot, SIZE);
-  const all: Record<string, string | number> = {
-    image_save_iter: 1000, image_display_iter: 1000, display_size: 2, snapshot_save_iter: 1000, log_iter: 1,
-    ...overrides,
-  };
-  for (const [key, value] of Object.entries(all)) text = text.replace(new RegExp(`^(\\s*)${key}:.*$`, 'm'), `$1${key}: ${value}`);
-  // Narrow networks: the point is the plumbing, not the model.
-  text = text.replace(/^gen:\n  dim: \d+/m, 'gen:\n  dim: 4').replace(/^dis:\n  dim: \d+/m, 'dis:\n  dim: 4');
-  text = text.replace(/^  mlp_dim: \d+/m, '  mlp_dim: 8').replace(/^  n_res: \d+/m, '  n_res: 1').replace(/^  num_scales: \d+/m, '  num_scales: 1');
-  text = text.replace(/^  n_layer: \d+/m, '  n_layer: 2');
   const file = path.join(root, `${name}.yaml`);
-  fs.writeFileSync(file, text);
+  fs.writeFileSync(file, tinyDemoConfig(dataRoot, SIZE, overrides));
   return file;
 }
 

@@ -1,0 +1,133 @@
+// The engine: a worker thread that owns every tensor (tfjs backend, training job, loaded checkpoints), so the
+// language server's main thread stays free to answer hovers and completions while a step runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parentPort } from 'node:worker_threads';
+import { describeBackend, initBackend } from '../munit-core/backend.js';
+import { checkDataPaths, ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
+import { getKeySpec } from '../munit-core/config/schema.js';
+import { DEMO_CONFIG_YAML, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
+import type { EngineEvent, EngineMethod, EngineMethods, EngineReply, EngineRequest } from './engine-messages.js';
+import { ModelHost } from './model-host.js';
+import * as requests from './model-requests.js';
+import type { JobParams, JobStatus, TunableSettings } from './protocol.js';
+import { TUNABLE_KEYS } from './protocol.js';
+import { TrainingJob } from './training-job.js';
+
+const port = parentPort;
+if (!port) throw new Error('engine-worker.ts runs as a worker thread of the MUNIT server');
+
+const post = (message: EngineEvent | EngineReply) => port.postMessage(message);
+const log = (level: 'info' | 'warn' | 'error', message: string) => post({ event: 'log', level, message });
+
+const jobs: TrainingJob[] = [];
+let nextJob = 1;
+const activeJobs = () => jobs.filter((j) => j.active);
+const models = new ModelHost(activeJobs);
+
+function findJob(params: JobParams | void): TrainingJob {
+  const id = params && params.jobId;
+  const job = id ? jobs.find((j) => j.jobId === id) : activeJobs()[0];
+  if (!job) throw new Error(id ? `no training job ${id}` : 'no training job is running');
+  return job;
+}
+
+type Handlers = { [M in EngineMethod]: (params: EngineMethods[M][0]) => Promise<EngineMethods[M][1]> | EngineMethods[M][1] };
+
+const handlers: Handlers = {
+  async startTraining(params) {
+    const running = activeJobs()[0];
+    if (running) throw new Error(`a training job is already running (${running.configPath}, iteration ${running.iteration}); stop it first`);
+    // Fail fast with the validation message, before a run folder is made.
+    const config = loadConfig(params.configPath, { onWarning: (m) => log('warn', m) });
+    const dataErrors = checkDataPaths(config, undefined).filter((d) => d.severity === 'error');
+    if (dataErrors.length > 0) throw new ConfigError(params.configPath, dataErrors);
+    const jobId = `job-${nextJob++}`;
+    await new Promise<void>((resolve, reject) => {
+      const job = new TrainingJob(jobId, params.configPath, params.outputPath, params.resume ?? false, {
+        state: (s) => post({ event: 'jobState', params: s }),
+        metrics: (m) => post({ event: 'metrics', params: m }),
+        samples: (s) => post({ event: 'samples', params: s }),
+        warn: (m) => log('warn', m),
+      }, (error) => (error ? reject(error) : resolve()));
+      jobs.unshift(job);
+    });
+    return jobs[0].status();
+  },
+  async stopTraining(params) {
+    const job = findJob(params);
+    await job.stop();
+    return job.status();
+  },
+  pauseTraining(params) {
+    const job = findJob(params);
+    job.pause();
+    return job.status();
+  },
+  resumeTraining(params) {
+    const job = findJob(params);
+    job.resume();
+    return job.status();
+  },
+  listJobs: (): JobStatus[] => jobs.map((j) => j.status()),
+  updateHyperparameters(params) {
+    const job = findJob(params);
+    if (!job.active) throw new Error(`training job ${job.jobId} is ${job.state}; live changes need a running job`);
+    checkTunable(params.changes);
+    return job.updateHyperparameters(params.changes);
+  },
+  architecture: (params) => models.use(params, params.outputPath, async (m) => requests.architecture(m, params)),
+  translate: (params) => models.use(params, params.outputPath, (m) => requests.translate(m, params)),
+  activations: (params) => models.use(params, params.outputPath, (m) => requests.activations(m, params)),
+  async createDemoProject({ folder }) {
+    const dataRoot = path.join(folder, 'data');
+    const configPath = path.join(folder, 'demo.yaml');
+    const summary = fs.existsSync(path.join(dataRoot, 'trainA')) ? undefined : await generateDemoDataset(dataRoot);
+    if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(dataRoot));
+    return { configPath, dataRoot, trainImages: summary?.images.trainA.length ?? fs.readdirSync(path.join(dataRoot, 'trainA')).length };
+  },
+  async configPreview(params) {
+    try {
+      return await models.use({ configPath: params.configPath }, params.outputPath, (m) => requests.configPreview(m, params));
+    } catch (err) {
+      // No usable weights (e.g. the saved config is broken): still show the data pipeline and the problems.
+      const result = await requests.configPreview(undefined, params);
+      result.problems.push(err instanceof ConfigError ? err.diagnostics.map((d) => formatDiagnostic(d, params.configPath)).join('\n') || err.message : (err as Error).message);
+      return result;
+    }
+  },
+};
+
+/** Live changes get the same range checks as the config file. */
+function checkTunable(changes: Partial<TunableSettings>): void {
+  const entries = Object.entries(changes);
+  if (entries.length === 0) throw new Error('no settings to change');
+  for (const [key, value] of entries) {
+    if (!(TUNABLE_KEYS as readonly string[]).includes(key)) throw new Error(`${key} cannot be changed while training; live settings are ${TUNABLE_KEYS.join(', ')}`);
+    const spec = getKeySpec(key)!;
+    const ok =
+      typeof value === 'number' && Number.isFinite(value) &&
+      (spec.type !== 'integer' || Number.isInteger(value)) &&
+      (spec.min === undefined || (spec.minExclusive ? value > spec.min : value >= spec.min)) &&
+      (spec.max === undefined || (spec.maxExclusive ? value < spec.max : value <= spec.max));
+    if (!ok) throw new Error(`${key}: ${JSON.stringify(value)} is not allowed (${spec.summary}${spec.min !== undefined ? `; at least ${spec.min}` : ''})`);
+  }
+}
+
+port.on('message', (request: EngineRequest) => {
+  const handler = handlers[request.method] as (params: unknown) => unknown;
+  Promise.resolve()
+    .then(() => handler(request.params))
+    .then(
+      (result) => post({ id: request.id, result }),
+      (err: Error) => post({ id: request.id, error: { message: err.message } }),
+    );
+});
+
+initBackend().then(
+  (info) => post({ event: 'ready', backend: describeBackend(info) }),
+  (err: Error) => {
+    log('error', `no tfjs backend could start: ${err.message}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,82 @@
+// The main thread's handle on the engine worker: typed requests with promises, events as callbacks.
+// If the worker dies (out of memory, a native crash), requests fail with that reason and a new worker starts.
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { EngineEvent, EngineMessage, EngineMethod, EngineMethods } from './engine-messages.js';
+
+type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+
+export interface EngineListener {
+  (event: Exclude<EngineEvent, { event: 'ready' }>): void;
+}
+
+/**
+ * Bundled, the worker is dist/engine-worker.js beside dist/server.js. From source (tests run under tsx), the worker
+ * registers tsx's require hook first: loader hooks given with --import do not reach worker threads on Node 20.
+ */
+function createWorker(): Worker {
+  if (path.extname(__filename) !== '.ts') return new Worker(path.join(__dirname, 'engine-worker.js'));
+  const source = path.join(__dirname, 'engine-worker.ts');
+  return new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(source)});`, { eval: true });
+}
+
+export class Engine {
+  private worker!: Worker;
+  private ready!: Promise<string>;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closing = false;
+
+  constructor(private readonly listener: EngineListener) {
+    this.start();
+  }
+
+  /** The backend's description once the worker has it, e.g. 'wasm (SIMD, 2 threads)'. */
+  backend(): Promise<string> {
+    return this.ready;
+  }
+
+  async request<M extends EngineMethod>(method: M, params: EngineMethods[M][0]): Promise<EngineMethods[M][1]> {
+    await this.ready;
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ id, method, params });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.worker.terminate();
+  }
+
+  private start(): void {
+    // Workers inherit execArgv, so --max-old-space-size carries over.
+    this.worker = createWorker();
+    this.ready = new Promise<string>((resolve, reject) => {
+      this.worker.on('message', (message: EngineMessage) => {
+        if ('id' in message) {
+          const p = this.pending.get(message.id);
+          this.pending.delete(message.id);
+          if ('error' in message) p?.reject(new Error(message.error.message));
+          else p?.resolve(message.result);
+        } else if (message.event === 'ready') {
+          resolve(message.backend);
+        } else {
+          this.listener(message);
+        }
+      });
+      this.worker.once('exit', (code) => {
+        const reason = `the MUNIT engine stopped (exit code ${code})`;
+        reject(new Error(reason));
+        for (const p of this.pending.values()) p.reject(new Error(`${reason}; the request was lost`));
+        this.pending.clear();
+        if (this.closing) return;
+        this.listener({ event: 'crashed', reason });
+        this.start();
+      });
+      this.worker.on('error', (err) => this.listener({ event: 'log', level: 'error', message: `engine error: ${err.stack ?? err.message}` }));
+    });
+    this.ready.catch(() => undefined);
+  }
+}

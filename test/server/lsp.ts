@@ -1,0 +1,93 @@
+// Spawns the real server process and talks LSP to it over stdio with vscode-jsonrpc, as any editor would.
+import { ChildProcess, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { createMessageConnection, MessageConnection, NotificationType, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { InitializeRequest, InitializeResult } from 'vscode-languageserver-protocol';
+
+const ROOT = path.resolve(__dirname, '../..');
+/** tsx's loader by path: `--import tsx` would be looked up from the workspace folder the server runs in. */
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+export interface ServerSession {
+  connection: MessageConnection;
+  process: ChildProcess;
+  initializeResult: InitializeResult & { munit?: { backend: string; version: string } };
+  /** Every notification received so far, by method. */
+  received: Map<string, unknown[]>;
+  /** Resolves with the first notification of `type` (counting ones already received) that `accept` takes. */
+  waitFor<T>(type: NotificationType<T>, accept?: (params: T) => boolean, timeoutMs?: number): Promise<T>;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+export async function startServer(workspace: string, env: Record<string, string> = {}): Promise<ServerSession> {
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'server/main.ts'), '--stdio'], {
+    cwd: workspace,
+    env: { ...process.env, MUNIT_BACKEND: 'wasm', ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
+  const received = new Map<string, unknown[]>();
+  const waiters: { method: string; check: (p: unknown) => boolean; resolve: (p: unknown) => void }[] = [];
+  connection.onNotification((method, params) => {
+    const list = received.get(method) ?? [];
+    list.push(params);
+    received.set(method, list);
+    for (const w of [...waiters]) {
+      if (w.method === method && w.check(params)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(params);
+      }
+    }
+  });
+  // Server-initiated requests an editor answers: progress tokens, configuration.
+  connection.onRequest('window/workDoneProgress/create', () => null);
+  connection.onRequest('workspace/configuration', () => []);
+  connection.listen();
+  const uri = pathToFileURL(workspace).href;
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`the server exited (code ${code}) before initialize answered:\n${stderr}`))),
+  );
+  const initializeResult = (await Promise.race([
+    connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: uri,
+      workspaceFolders: [{ uri, name: 'test' }],
+      capabilities: { window: { workDoneProgress: true } },
+    }),
+    exited,
+  ])) as ServerSession['initializeResult'];
+  exited.catch(() => undefined);
+  await connection.sendNotification('initialized', {});
+
+  return {
+    connection,
+    process: child,
+    initializeResult,
+    received,
+    stderr: () => stderr,
+    waitFor<T>(type: NotificationType<T>, accept: (params: T) => boolean = () => true, timeoutMs = 60_000): Promise<T> {
+      const seen = (received.get(type.method) ?? []).find((p) => accept(p as T));
+      if (seen !== undefined) return Promise.resolve(seen as T);
+      return new Promise<T>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${type.method} within ${timeoutMs} ms; server stderr:\n${stderr.slice(-2000)}`)), timeoutMs);
+        waiters.push({ method: type.method, check: (p) => accept(p as T), resolve: (p) => { clearTimeout(timer); resolve(p as T); } });
+      });
+    },
+    async close() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        await connection.sendRequest('shutdown');
+        await connection.sendNotification('exit');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      await exited;
+      connection.dispose();
+    },
+  };
+}
