@@ -6,7 +6,11 @@ import cliProgress from 'cli-progress';
 import { BackendChoice, describeBackend, initBackend, parseBackendChoice } from './backend.js';
 import { defaultConfig, loadConfig, MunitConfig } from './config/config.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
+import { architectureGraph, architectureText } from './inspect/architecture.js';
+import type { Domain } from './inspect/types.js';
 import { describeModel } from './model-summary.js';
+import { MsImageDis } from './networks/discriminator.js';
+import { AdaINGen } from './networks/generator.js';
 import { LoggedMetrics, runTraining, TrainingRunOptions } from './training-run.js';
 import { translateFiles } from './translate-files.js';
 
@@ -31,6 +35,22 @@ async function info(opts: { config?: string; backend?: BackendChoice }): Promise
   const summary = describeModel(config);
   for (const net of summary.networks) console.log(`${net.name} ${net.parameters}`);
   for (const line of summary.details) console.log(line);
+}
+
+/** One domain's generator and discriminator at the config's crop size; the weights do not change shapes or counts. */
+async function architecture(opts: { config?: string; domain: Domain; json: boolean }): Promise<void> {
+  const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: (w) => console.error(`warning: ${w}`) }) : defaultConfig();
+  await initBackend();
+  const inputDim = opts.domain === 'a' ? config.input_dim_a : config.input_dim_b;
+  const gen = new AdaINGen(inputDim, config.gen);
+  const dis = new MsImageDis(inputDim, config.dis);
+  try {
+    const graph = architectureGraph(gen, dis, opts.domain, [inputDim, config.crop_image_height, config.crop_image_width]);
+    console.log(opts.json ? JSON.stringify(graph, null, 2) : architectureText(graph));
+  } finally {
+    gen.dispose();
+    dis.dispose();
+  }
 }
 
 function intOption(name: string) {
@@ -107,6 +127,13 @@ export function main(argv: string[]): void {
     .option('-c, --config <file>', 'a MUNIT config file (YAML); default: the reference config')
     .option('--backend <name>', 'force a backend: tensorflow-gpu, tensorflow, wasm or cpu (also MUNIT_BACKEND)', backendOption)
     .action((opts) => info(opts).catch(fail));
+  program
+    .command('architecture')
+    .description("print one domain's generator and discriminator as a tree of blocks with output shapes and parameter counts")
+    .option('-c, --config <file>', 'a MUNIT config file (YAML); default: the reference config')
+    .addOption(new Option('--domain <a|b>', 'which domain').choices(['a', 'b']).default('a'))
+    .option('--json', 'print the graph (nodes, edges, groups) as JSON', false)
+    .action((opts) => architecture(opts).catch(fail));
   program
     .command('train')
     .description('train on the data a config names, writing <output-path>/<config name>/ (checkpoints, images, metrics.jsonl)')
