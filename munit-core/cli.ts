@@ -9,6 +9,7 @@ import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
 import { architectureGraph, architectureText } from './inspect/architecture.js';
 import type { Domain } from './inspect/types.js';
 import { describeModel } from './model-summary.js';
+import { importTorchRun } from './torch/import-run.js';
 import { MsImageDis } from './networks/discriminator.js';
 import { AdaINGen } from './networks/generator.js';
 import { LoggedMetrics, runTraining, TrainingRunOptions } from './training-run.js';
@@ -173,6 +174,25 @@ export function main(argv: string[]): void {
         });
         console.error('');
         console.log(`wrote ${written.length} images to ${opts.outputFolder}`);
+      } catch (err) {
+        fail(err);
+      }
+    });
+  program
+    .command('import')
+    .description('convert a run of the reference PyTorch code (checkpoints/*.pt, TensorBoard logs) into a run folder here')
+    .argument('<source>', 'a reference run folder (outputs/<name>/), its checkpoints folder, or a gen_*.pt file')
+    .option('-c, --config <file>', "the run's config (default: config.yaml of the run folder)")
+    .option('--logs <path>', 'TensorBoard logs to import as metrics.jsonl (default: logs/<name>/ beside outputs/<name>/)')
+    .option('-o, --output-path <dir>', 'parent folder of the new run folder', 'outputs')
+    .option('--name <name>', 'name of the new run folder (default: the reference run folder\'s name)')
+    .action(async (source, opts) => {
+      try {
+        await initBackend();
+        const r = await importTorchRun({ source, config: opts.config, logs: opts.logs, outputPath: opts.outputPath, name: opts.name, onWarning: (w) => console.error(`warning: ${w}`) });
+        console.log(`imported iteration ${r.iteration} (${[r.from.gen, r.from.dis, r.from.optimizer].filter(Boolean).join(', ')}) into ${path.join(r.runDir, 'checkpoints')}`);
+        if (r.logs) console.log(`history: ${r.metrics} logged iterations from ${r.logs} in ${path.join(r.runDir, 'metrics.jsonl')}`);
+        console.log(`translate with --checkpoint ${r.runDir}; resume with: munit train --config <config named ${path.basename(r.runDir)}.yaml> --output-path ${opts.outputPath} --resume`);
       } catch (err) {
         fail(err);
       }

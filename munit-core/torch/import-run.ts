@@ -109,7 +109,7 @@ export interface ImportRunOptions {
   logs?: string;
   /** Parent of the new run folder, as for `munit train --output-path`; default ./outputs. */
   outputPath?: string;
-  /** Name of the new run folder; default: the reference run folder's name, else the config's file name. */
+  /** Name of the new run folder; default: the reference run folder's name, else the config's (config.yaml: its folder's). */
   name?: string;
   /** Seeds what the file cannot hold: our random stream and any network the run lacks. */
   seed?: number;
@@ -144,7 +144,9 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
   if (!configPath || !fs.existsSync(configPath)) throw new Error(`${o.source}: no config.yaml beside the checkpoints; give the run's config with --config`);
   const config: MunitConfig = loadConfig(configPath, { onWarning: warn });
   const configText = fs.readFileSync(configPath, 'utf8');
-  const name = o.name ?? (from.runDir ? path.basename(from.runDir) : path.basename(configPath).replace(/\.ya?ml$/i, ''));
+  const configName = path.basename(configPath).replace(/\.ya?ml$/i, '');
+  // A run folder's copy of its config is config.yaml: then the folder holds the name.
+  const name = o.name ?? (from.runDir ? path.basename(from.runDir) : configName === 'config' ? path.basename(path.dirname(path.resolve(configPath))) : configName);
   const runDir = path.join(o.outputPath ?? 'outputs', name);
   const iteration = from.iteration ?? 0;
   if (from.iteration === undefined) warn(`${from.gen}: no iteration in the file name (gen_NNNNNNNN.pt); starting the count at 0`);
