@@ -49,32 +49,32 @@ export class TorchTensor {
   ) {}
 }
 
-/** The values of a storage's bytes (little-endian) as float32. Float32 data that is 4-byte aligned is not copied. */
+/** Reads element i of a storage of each dtype other than float32 (little-endian). */
+const READERS: Record<Exclude<TorchDType, 'float32'>, (v: DataView, i: number) => number> = {
+  float64: (v, i) => v.getFloat64(8 * i, true),
+  float16: (v, i) => halfToFloat(v.getUint16(2 * i, true)),
+  bfloat16: (v, i) => bfloat16ToFloat(v.getUint16(2 * i, true)),
+  int64: (v, i) => Number(v.getBigInt64(8 * i, true)),
+  int32: (v, i) => v.getInt32(4 * i, true),
+};
+
+/**
+ * The values of a storage's bytes as float32. Float32 data that is 4-byte aligned is not copied (read in the machine's
+ * byte order: little-endian, like the files, on every platform this runs on).
+ */
 export function storageValues(bytes: Uint8Array, type: StorageType): Float32Array {
   const n = bytes.length / type.itemSize;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = type.dtype === 'float32' && bytes.byteOffset % 4 === 0 ? undefined : new Float32Array(n);
-  switch (type.dtype) {
-    case 'float32':
-      if (!out) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-      new Uint8Array(out.buffer).set(bytes);
-      return out;
-    case 'float64':
-      for (let i = 0; i < n; i++) out![i] = view.getFloat64(8 * i, true);
-      return out!;
-    case 'float16':
-      for (let i = 0; i < n; i++) out![i] = halfToFloat(view.getUint16(2 * i, true));
-      return out!;
-    case 'bfloat16':
-      for (let i = 0; i < n; i++) out![i] = bfloat16ToFloat(view.getUint16(2 * i, true));
-      return out!;
-    case 'int64':
-      for (let i = 0; i < n; i++) out![i] = Number(view.getBigInt64(8 * i, true));
-      return out!;
-    case 'int32':
-      for (let i = 0; i < n; i++) out![i] = view.getInt32(4 * i, true);
-      return out!;
+  if (type.dtype === 'float32') {
+    if (bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, n);
+    const copy = new Float32Array(n);
+    new Uint8Array(copy.buffer).set(bytes);
+    return copy;
   }
+  const read = READERS[type.dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = read(view, i);
+  return out;
 }
 
 function halfToFloat(h: number): number {
