@@ -8,10 +8,11 @@ const watch = process.argv.includes('--watch');
 const dist = path.resolve('dist');
 
 /**
- * Native or optional packages stay outside the bundle and are required at run time. tfjs-node(-gpu) brings its own
+ * Native or optional packages stay outside the bundle and are required at run time (webgpu, ESM-only, is imported
+ * with import() and finds its dawn.node itself). tfjs-node(-gpu) brings its own
  * copy of tfjs-core; that is fine because tfjs keeps its engine and kernel registries on globalThis.
  */
-const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp'];
+const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'webgpu'];
 
 const entries = [{ in: 'munit-core/cli.ts', out: 'munit' }];
 

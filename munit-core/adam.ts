@@ -1,5 +1,6 @@
 // torch.optim.Adam with coupled (L2) weight decay: the decay is added to the gradient before the moments.
 import * as tf from '@tensorflow/tfjs-core';
+import { webGpuAdamUpdate } from './kernels/webgpu-adam.js';
 
 export interface AdamSettings {
   beta1: number;
@@ -46,7 +47,14 @@ export class Adam {
     const bc2 = 1 - this.settings.beta2 ** this.step;
     const heap = wasmHeap();
     if (heap) this.applyFused(heap, grads, lr / bc1, Math.sqrt(bc2));
+    else if (tf.getBackend() === 'webgpu') this.applyWebGpu(grads, lr / bc1, Math.sqrt(bc2));
     else this.applyWithOps(grads, lr / bc1, bc2);
+  }
+
+  /** Three fused shaders per weight (kernels/webgpu-adam.ts); nothing is read back. */
+  private applyWebGpu(grads: tf.Tensor[], stepSize: number, sqrtBc2: number): void {
+    const settings = { ...this.settings, stepSize, sqrtBc2 };
+    this.variables.forEach((p, i) => webGpuAdamUpdate(p, grads[i], this.slots[i].expAvg, this.slots[i].expAvgSq, settings));
   }
 
   /**

@@ -7,9 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installGradientFixes } from './kernels/install.js';
 import { prepareThreadedWasm, ThreadedInit, unrefWasmThreads, wasmThreadCount } from './wasm-threads.js';
+import { adapterName, registerWebGpuBackend, WebGpuAdapter } from './webgpu.js';
 
-export type BackendChoice = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+export type BackendChoice = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
+export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
 
 /** The environment variable that forces a backend (same values as `BackendChoice`). */
 export const BACKEND_ENV = 'MUNIT_BACKEND';
@@ -23,6 +24,8 @@ export interface BackendInfo {
   detail: string;
   /** Backends that were tried first and failed, with the reason. */
   skipped: { choice: BackendChoice; reason: string }[];
+  /** The GPU adapter, on webgpu. */
+  adapter?: WebGpuAdapter;
 }
 
 export interface BackendOptions {
@@ -54,8 +57,8 @@ export async function initBackend(options: BackendOptions = {}): Promise<Backend
   const skipped: BackendInfo['skipped'] = [];
   for (const choice of order) {
     try {
-      const detail = await tryBackend(choice, options);
-      current = { choice, tfName: tf.getBackend(), detail, skipped };
+      const { detail, adapter } = await tryBackend(choice, options, forced === choice);
+      current = { choice, tfName: tf.getBackend(), detail, skipped, adapter };
       installGradientFixes(current.tfName);
       return current;
     } catch (err) {
@@ -75,14 +78,26 @@ export function describeBackend(info: BackendInfo): string {
   return `${info.choice} - ${info.detail}${skipped}`;
 }
 
-async function tryBackend(choice: BackendChoice, options: BackendOptions): Promise<string> {
+/** The backend in use and, on webgpu, its adapter, in one line (for `munit info` and the server); undefined before initBackend. */
+export function backendDescription(): string | undefined {
+  return current && describeBackend(current);
+}
+
+async function tryBackend(choice: BackendChoice, options: BackendOptions, forced: boolean): Promise<{ detail: string; adapter?: WebGpuAdapter }> {
   switch (choice) {
     case 'tensorflow-gpu':
     case 'tensorflow': {
       // Both packages register the 'tensorflow' backend into the shared tfjs-core when required.
       requireOptional(choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
       await setBackendOrThrow('tensorflow');
-      return choice === 'tensorflow-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow (CPU)';
+      return { detail: choice === 'tensorflow-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow (CPU)' };
+    }
+    case 'webgpu': {
+      // A software renderer is far slower than wasm: only when asked for by name (the tests do, for correctness).
+      const { adapter, passedOver } = await registerWebGpuBackend(forced);
+      await setBackendOrThrow('webgpu');
+      const why = passedOver.length ? ` (passed over ${passedOver.join('; ')})` : '';
+      return { detail: `WebGPU on ${adapterName(adapter)}${why}`, adapter };
     }
     case 'wasm': {
       const before = processListeners();
@@ -113,12 +128,12 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions): Promi
       const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
       const count = wasm.getThreadsCount();
       const why = skippedThreads ? ` (threads unavailable: ${skippedThreads})` : '';
-      return `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${count} thread${count > 1 ? 's' : ''})${why}`;
+      return { detail: `WebAssembly (XNNPACK${simd ? ', SIMD' : ''}, ${count} thread${count > 1 ? 's' : ''})${why}` };
     }
     case 'cpu': {
       await import('@tensorflow/tfjs-backend-cpu');
       await setBackendOrThrow('cpu');
-      return 'pure JavaScript (slow: for tests and fallback only)';
+      return { detail: 'pure JavaScript (slow: for tests and fallback only)' };
     }
   }
 }

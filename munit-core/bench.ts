@@ -21,33 +21,40 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Median seconds of `iters` runs after one warm-up run (kernels and XNNPACK operators are set up on first use). */
-function timeIt(iters: number, run: () => void): number {
-  run();
+/**
+ * Median seconds of `iters` runs after one warm-up run (kernels, XNNPACK operators and GPU pipelines are set up on
+ * first use). Each run ends with a read of its result, so queued GPU work is inside the time.
+ */
+async function timeIt(iters: number, run: () => Promise<unknown>): Promise<number> {
+  await run();
   const times: number[] = [];
   for (let i = 0; i < iters; i++) {
     const start = performance.now();
-    run();
+    await run();
     times.push((performance.now() - start) / 1000);
   }
   return median(times);
 }
 
-function benchTrain(settings: TrainerSettings, size: number, iters: number): number {
+async function benchTrain(settings: TrainerSettings, size: number, iters: number): Promise<number> {
   const trainer = new MunitTrainer(settings, { seed: 1 });
   const xA = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
   const xB = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
-  const seconds = timeIt(iters, () => trainer.step(xA, xB));
+  const seconds = await timeIt(iters, () => trainer.step(xA, xB));
   tf.dispose([xA, xB]);
   trainer.dispose();
   return seconds;
 }
 
-function benchTranslate(settings: TrainerSettings, size: number, iters: number): number {
+async function benchTranslate(settings: TrainerSettings, size: number, iters: number): Promise<number> {
   const trainer = new MunitTrainer(settings, { seed: 1 });
   const x = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
   const rng = new Rng(2);
-  const seconds = timeIt(iters, () => translateRandom(trainer.genA, trainer.genB, x, 1, rng).dataSync());
+  const seconds = await timeIt(iters, async () => {
+    const y = translateRandom(trainer.genA, trainer.genB, x, 1, rng);
+    await y.data();
+    y.dispose();
+  });
   x.dispose();
   trainer.dispose();
   return seconds;
@@ -69,8 +76,8 @@ async function main(): Promise<void> {
     if (!opts.json) console.log(`${what.padEnd(42)} ${value.toFixed(3)} s`);
   };
   if (!opts.json) console.log(`backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`);
-  for (const size of opts.train) log(`train_${size}`, benchTrain(settings, size, opts.iters), `training iteration (D+G) ${size}x${size}`);
-  for (const size of opts.translate) log(`translate_${size}`, benchTranslate(settings, size, opts.iters), `translation of one image ${size}x${size}`);
+  for (const size of opts.train) log(`train_${size}`, await benchTrain(settings, size, opts.iters), `training iteration (D+G) ${size}x${size}`);
+  for (const size of opts.translate) log(`translate_${size}`, await benchTranslate(settings, size, opts.iters), `translation of one image ${size}x${size}`);
   if (opts.json) console.log(JSON.stringify(result));
 }
 

@@ -52,8 +52,8 @@ export function writeFileAtomic(file: string, data: Buffer | string): void {
   fs.renameSync(tmp, file);
 }
 
-function pair(a: ParamStore, b: ParamStore): TensorMap {
-  return new Map([...toStateDict(a, 'a.'), ...toStateDict(b, 'b.')]);
+async function pair(a: ParamStore, b: ParamStore): Promise<TensorMap> {
+  return new Map([...(await toStateDict(a, 'a.')), ...(await toStateDict(b, 'b.'))]);
 }
 
 interface OptimizedParam {
@@ -72,12 +72,12 @@ function optimizedParams(a: ParamStore, b: ParamStore): OptimizedParam[] {
 const MOMENTS = [['exp_avg', 'expAvg'], ['exp_avg_sq', 'expAvgSq']] as const;
 
 /** Adam's moments as `<prefix><qualified name>.exp_avg` / `.exp_avg_sq`, in PyTorch layout like the weights. */
-function optimizerTensors(opt: Adam, params: OptimizedParam[], prefix: string): TensorMap {
+async function optimizerTensors(opt: Adam, params: OptimizedParam[], prefix: string): Promise<TensorMap> {
   const out: TensorMap = new Map();
-  opt.slots.forEach((slot, i) => {
+  for (const [i, slot] of opt.slots.entries()) {
     const { qualified, entry } = params[i];
-    for (const [suffix, key] of MOMENTS) out.set(`${prefix}${qualified}.${suffix}`, toTorchTensor(entry.kind, slot[key]));
-  });
+    for (const [suffix, key] of MOMENTS) out.set(`${prefix}${qualified}.${suffix}`, await toTorchTensor(entry.kind, slot[key]));
+  }
   return out;
 }
 
@@ -104,12 +104,12 @@ export interface SaveOptions {
 }
 
 /** Saves the trainer at its current iteration into `dir`; returns the iteration saved. */
-export function saveCheckpoint(trainer: MunitTrainer, dir: string, options: SaveOptions): number {
+export async function saveCheckpoint(trainer: MunitTrainer, dir: string, options: SaveOptions): Promise<number> {
   fs.mkdirSync(dir, { recursive: true });
   const it = trainer.iteration;
   const meta = { format: CHECKPOINT_FORMAT, iteration: String(it) };
   const g = groups(trainer);
-  const optimizer: TensorMap = new Map([...optimizerTensors(trainer.genOpt, g.gen, 'gen.'), ...optimizerTensors(trainer.disOpt, g.dis, 'dis.')]);
+  const optimizer: TensorMap = new Map([...(await optimizerTensors(trainer.genOpt, g.gen, 'gen.')), ...(await optimizerTensors(trainer.disOpt, g.dis, 'dis.'))]);
   const optMeta: Record<string, string> = {
     ...meta,
     gen_step: String(trainer.genOpt.step),
@@ -119,8 +119,8 @@ export function saveCheckpoint(trainer: MunitTrainer, dir: string, options: Save
     config: options.configText,
     ...(options.extras ?? {}),
   };
-  writeFileAtomic(checkpointFile(dir, 'gen', it), encodeSafetensors(pair(trainer.genA.params, trainer.genB.params), meta));
-  writeFileAtomic(checkpointFile(dir, 'dis', it), encodeSafetensors(pair(trainer.disA.params, trainer.disB.params), meta));
+  writeFileAtomic(checkpointFile(dir, 'gen', it), encodeSafetensors(await pair(trainer.genA.params, trainer.genB.params), meta));
+  writeFileAtomic(checkpointFile(dir, 'dis', it), encodeSafetensors(await pair(trainer.disA.params, trainer.disB.params), meta));
   // The optimiser file goes last: its presence completes the checkpoint.
   writeFileAtomic(checkpointFile(dir, 'optimizer', it), encodeSafetensors(optimizer, optMeta));
   if (options.keep) for (const old of completeCheckpoints(dir).slice(0, -options.keep)) removeCheckpoint(dir, old);

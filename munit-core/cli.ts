@@ -126,7 +126,7 @@ export function main(argv: string[]): void {
     .command('info')
     .description('print the backend in use and the networks of a config with their parameter counts')
     .option('-c, --config <file>', 'a MUNIT config file (YAML); default: the reference config')
-    .option('--backend <name>', 'force a backend: tensorflow-gpu, tensorflow, wasm or cpu (also MUNIT_BACKEND)', backendOption)
+    .option('--backend <name>', 'force a backend: tensorflow-gpu, webgpu, tensorflow, wasm or cpu (also MUNIT_BACKEND)', backendOption)
     .action((opts) => info(opts).catch(fail));
   program
     .command('architecture')

@@ -45,13 +45,15 @@ export function disposeSamples(samples: DirectionSamples[]): void {
   for (const s of samples) tf.dispose(s.rows.map((r) => r.images));
 }
 
-/** [H, W, C] in [-1, 1] -> RGB bytes (grey replicated). */
-export function toRgbBytes(image: tf.Tensor3D): Uint8Array {
-  return tf.tidy(() => {
+/** [H, W, C] in [-1, 1] -> RGB bytes (grey replicated). Read with data(): webgpu has no synchronous read under Node. */
+export async function toRgbBytes(image: tf.Tensor3D): Promise<Uint8Array> {
+  const bytes = tf.tidy(() => {
     const rgb = image.shape[2] === 1 ? tf.tile(image, [1, 1, 3]) : image;
-    const bytes = tf.clipByValue(tf.round(tf.mul(tf.add(rgb, 1), 127.5)), 0, 255);
-    return Uint8Array.from(bytes.dataSync());
+    return tf.clipByValue(tf.round(tf.mul(tf.add(rgb, 1), 127.5)), 0, 255);
   });
+  const values = await bytes.data();
+  bytes.dispose();
+  return Uint8Array.from(values);
 }
 
 function escapeXml(text: string): string {
@@ -78,7 +80,7 @@ export async function renderGrid(rows: SampleRow[], title?: string): Promise<Buf
   for (const [i, row] of rows.entries()) {
     for (let j = 0; j < row.images.shape[0]; j++) {
       const image = tf.tidy(() => tf.squeeze(tf.slice(row.images, j, 1), [0]) as tf.Tensor3D);
-      const raw = toRgbBytes(image);
+      const raw = await toRgbBytes(image);
       image.dispose();
       composites.push({ input: Buffer.from(raw), raw: { width: w, height: h, channels: 3 }, left: LABEL_WIDTH + j * (w + GAP), top: top + i * rowHeight });
     }

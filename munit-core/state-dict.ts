@@ -8,9 +8,14 @@ const TO_TORCH = { conv: [3, 2, 0, 1], linear: [1, 0] } as const;
 /** PyTorch [out, in, kH, kW] -> here [kH, kW, in, out]; [out, in] -> [in, out]. */
 const FROM_TORCH = { conv: [2, 3, 1, 0], linear: [1, 0] } as const;
 
-/** A tensor laid out as a weight of this kind, converted to PyTorch's layout (also used for Adam moments). */
-export function toTorchTensor(kind: ParamKind, t: tf.Tensor): StoredTensor {
-  const data = tf.tidy(() => (kind === 'vector' ? t.clone() : tf.transpose(t, [...TO_TORCH[kind]])).dataSync() as Float32Array);
+/**
+ * A tensor laid out as a weight of this kind, converted to PyTorch's layout (also used for Adam moments). Read with
+ * data(), which every backend has (webgpu has no synchronous read under Node).
+ */
+export async function toTorchTensor(kind: ParamKind, t: tf.Tensor): Promise<StoredTensor> {
+  const layout = kind === 'vector' ? t.clone() : tf.transpose(t, [...TO_TORCH[kind]]);
+  const data = (await layout.data()) as Float32Array;
+  layout.dispose();
   return { dtype: 'F32', shape: referenceShape({ kind }, t.shape), data: Float32Array.from(data) };
 }
 
@@ -23,9 +28,10 @@ export function assignFromTorch(kind: ParamKind, variable: tf.Variable, stored: 
 }
 
 /** The network's weights and buffers as PyTorch would store them, keyed `<prefix><reference name>`. */
-export function toStateDict(params: ParamStore, prefix = ''): TensorMap {
+export async function toStateDict(params: ParamStore, prefix = ''): Promise<TensorMap> {
   const out: TensorMap = new Map();
-  for (const entry of params.entries.values()) out.set(prefix + entry.name, toTorchTensor(entry.kind, entry.variable));
+  // One tensor at a time: a copy of every weight at once would double the memory a checkpoint needs.
+  for (const entry of params.entries.values()) out.set(prefix + entry.name, await toTorchTensor(entry.kind, entry.variable));
   return out;
 }
 

@@ -100,12 +100,15 @@ export class MunitTrainer {
     return learningRateAt(this.iteration, { ...this.settings, lr: this.hyper.lr });
   }
 
-  /** One training iteration on a batch of each domain (NHWC in [-1, 1]). */
-  step(xA: tf.Tensor4D, xB: tf.Tensor4D): IterationMetrics {
+  /**
+   * One training iteration on a batch of each domain (NHWC in [-1, 1]). Asynchronous because the losses are read
+   * back with tensor.data(): the webgpu backend cannot read GPU memory synchronously under Node.
+   */
+  async step(xA: tf.Tensor4D, xB: tf.Tensor4D): Promise<IterationMetrics> {
     const start = performance.now();
     const lr = this.currentLearningRate();
-    const dis = this.disUpdate(xA, xB, lr);
-    const gen = this.genUpdate(xA, xB, lr);
+    const dis = await this.disUpdate(xA, xB, lr);
+    const gen = await this.genUpdate(xA, xB, lr);
     this.iteration += 1;
     return { iteration: this.iteration, lr, seconds_per_iter: (performance.now() - start) / 1000, losses: { ...dis, ...gen } };
   }
@@ -114,7 +117,7 @@ export class MunitTrainer {
     return this.rng.normal([n, this.settings.gen.style_dim]) as tf.Tensor2D;
   }
 
-  disUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Record<(typeof DIS_LOSS_TERMS)[number], number> {
+  async disUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Promise<Record<(typeof DIS_LOSS_TERMS)[number], number>> {
     const { gan_w } = this.hyper;
     const ganType = this.settings.dis.gan_type;
     const sA = this.randomStyles(xA.shape[0]);
@@ -129,13 +132,13 @@ export class MunitTrainer {
       return tf.add(tf.mul(lossA, gan_w), tf.mul(lossB, gan_w)) as tf.Scalar;
     }, this.disOpt.variables);
     const disposeAll = () => tf.dispose([sA, sB, xBA, xAB, value, ...terms, ...Object.values(grads)]);
-    const [a, b, total] = readScalars([...terms, value], 'discriminator step', DIS_LOSS_TERMS, this.iteration, disposeAll);
+    const [a, b, total] = await readScalars([...terms, value], 'discriminator step', DIS_LOSS_TERMS, this.iteration, disposeAll);
     this.disOpt.apply(this.disOpt.variables.map((v) => grads[v.name]), lr);
     disposeAll();
     return { loss_dis_a: a, loss_dis_b: b, loss_dis_total: total };
   }
 
-  genUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Record<GenLossName, number> {
+  async genUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Promise<Record<GenLossName, number>> {
     const h = { ...this.hyper };
     const sA = this.randomStyles(xA.shape[0]);
     const sB = this.randomStyles(xB.shape[0]);
@@ -152,7 +155,7 @@ export class MunitTrainer {
     const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...grads, ...halves.flatMap((half) => [half.value, ...Object.values(half.grads)])]);
     // Terms switched off this iteration (weight 0) are reported as 0, as the reference does.
     const present = GEN_LOSS_TERMS.filter((n) => named[n]);
-    const values = readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
+    const values = await readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
     this.genOpt.apply(grads, lr);
     disposeAll();
     const result = Object.fromEntries(GEN_LOSS_TERMS.map((n) => [n, 0])) as Record<GenLossName, number>;
@@ -205,9 +208,9 @@ export class MunitTrainer {
  * Reads several scalars with one device read. A NaN or infinite loss is an error naming the term and the iteration,
  * raised before the optimiser step so the weights stay as they were.
  */
-function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): number[] {
+async function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): Promise<number[]> {
   const stacked = tf.stack(scalars);
-  const values = Array.from(stacked.dataSync());
+  const values = Array.from(await stacked.data());
   stacked.dispose();
   const bad = values.findIndex((v) => !Number.isFinite(v));
   if (bad >= 0) {

@@ -83,12 +83,12 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
     const started = performance.now();
     while (trainer.iteration < config.max_iter) {
-      if (options.signal?.aborted) return finish('signal');
-      if (options.maxSeconds !== undefined && (performance.now() - started) / 1000 >= options.maxSeconds) return finish('time');
+      if (options.signal?.aborted) return await finish('signal');
+      if (options.maxSeconds !== undefined && (performance.now() - started) / 1000 >= options.maxSeconds) return await finish('time');
       const [xA, xB] = await Promise.all([loaders.train_a.next(), loaders.train_b.next()]);
       let m: IterationMetrics;
       try {
-        m = trainer.step(xA, xB);
+        m = await trainer.step(xA, xB);
       } finally {
         tf.dispose([xA, xB]);
       }
@@ -104,12 +104,12 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
         if (numbered) writeGallery(dirs.images);
         options.onSamples?.({ iteration: it, files });
       }
-      if (it % config.snapshot_save_iter === 0) save();
+      if (it % config.snapshot_save_iter === 0) await save();
     }
-    return finish('max_iter');
+    return await finish('max_iter');
 
-    function finish(stoppedBy: TrainingRunResult['stoppedBy']): TrainingRunResult {
-      if (!completeCheckpoints(dirs.checkpoints).includes(trainer.iteration) && trainer.iteration > 0) save();
+    async function finish(stoppedBy: TrainingRunResult['stoppedBy']): Promise<TrainingRunResult> {
+      if (!completeCheckpoints(dirs.checkpoints).includes(trainer.iteration) && trainer.iteration > 0) await save();
       return { runDir, iteration: trainer.iteration, stoppedBy };
     }
   } finally {

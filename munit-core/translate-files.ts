@@ -53,7 +53,7 @@ async function loadForTest(file: string, channels: 1 | 3, newSize: number): Prom
 
 async function writePng(image: tf.Tensor3D, file: string): Promise<void> {
   const [h, w] = image.shape;
-  await sharp(Buffer.from(toRgbBytes(image)), { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  await sharp(Buffer.from(await toRgbBytes(image)), { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
 }
 
 function inputFiles(input: string): string[] {

@@ -73,10 +73,10 @@ describe('networks agree with PyTorch', () => {
         return { gen, dis };
       }
 
-      it('loads the PyTorch state dict by name and writes it back unchanged', () => {
+      it('loads the PyTorch state dict by name and writes it back unchanged', async () => {
         const { gen, dis } = build();
         for (const [prefix, params] of [['gen.', gen.params], ['dis.', dis.params]] as const) {
-          const back = toStateDict(params);
+          const back = await toStateDict(params);
           assert.deepEqual([...back.keys()].sort(), [...stateDict(c, prefix).keys()].sort());
           for (const [name, t] of back) assert.ok(relErr(t.data, c.weights[prefix + name].data) < 1e-6, name);
         }

@@ -32,11 +32,11 @@ describe('trainer', () => {
     t.dispose();
   });
 
-  it('one iteration reports every loss term, the lr and the time, and leaks no tensor', () => {
+  it('one iteration reports every loss term, the lr and the time, and leaks no tensor', async () => {
     const t = new MunitTrainer(tinySettings({ recon_x_cyc_w: 1 }), { seed: 1 });
     const [xA, xB] = batch(1);
     const before = tf.memory().numTensors;
-    const m = t.step(xA, xB);
+    const m = await t.step(xA, xB);
     assert.equal(tf.memory().numTensors, before);
     assert.equal(m.iteration, 1);
     assert.equal(m.lr, 0.0001);
@@ -55,7 +55,7 @@ describe('trainer', () => {
     t.dispose();
   });
 
-  it('gradients reach every trainable weight of both generators and both discriminators', () => {
+  it('gradients reach every trainable weight of both generators and both discriminators', async () => {
     const [xA, xB] = batch(2);
     // Without weight decay only a gradient can move a weight. A conv bias followed by instance norm or AdaIN has an
     // exactly-zero gradient (the norm removes any per-channel constant), so those are the only exceptions.
@@ -64,7 +64,7 @@ describe('trainer', () => {
     const b2 = new Map([t2.genA, t2.genB, t2.disA, t2.disB].flatMap((net, i) =>
       [...net.params.entries.values()].filter((e) => e.trainable).map((e) => [`${i}:${e.name}`, e] as const)));
     const values = new Map([...b2].map(([k, e]) => [k, e.variable.dataSync().slice()]));
-    t2.step(xA, xB);
+    await t2.step(xA, xB);
     for (const [name, e] of b2) {
       if (normed(name)) continue;
       assert.ok(e.variable.dataSync().some((v, i) => v !== values.get(name)![i]), `no gradient reached ${name}`);
@@ -73,12 +73,12 @@ describe('trainer', () => {
     t2.dispose();
   });
 
-  it('a few iterations on a tiny data set lower the image reconstruction loss', () => {
+  it('a few iterations on a tiny data set lower the image reconstruction loss', async () => {
     const t = new MunitTrainer(tinySettings({ lr: 0.001 }), { seed: 4 });
     const [xA, xB] = batch(4);
     const recon: number[] = [];
     for (let i = 0; i < 25; i++) {
-      const m = t.step(xA, xB);
+      const m = await t.step(xA, xB);
       recon.push(m.losses.loss_gen_recon_x_a + m.losses.loss_gen_recon_x_b);
     }
     const first = (recon[0] + recon[1] + recon[2]) / 3;
@@ -88,13 +88,13 @@ describe('trainer', () => {
     t.dispose();
   });
 
-  it('loss weights and the learning rate change between iterations without rebuilding', () => {
+  it('loss weights and the learning rate change between iterations without rebuilding', async () => {
     const t = new MunitTrainer(tinySettings(), { seed: 5 });
     const [xA, xB] = batch(5);
-    assert.equal(t.step(xA, xB).losses.loss_gen_cycrecon_x_a, 0);
+    assert.equal((await t.step(xA, xB)).losses.loss_gen_cycrecon_x_a, 0);
     const genVars = t.genOpt.variables;
     t.setHyperparameters({ recon_x_cyc_w: 2, lr: 0.0005, gan_w: 0 });
-    const m = t.step(xA, xB);
+    const m = await t.step(xA, xB);
     assert.ok(m.losses.loss_gen_cycrecon_x_a > 0);
     assert.equal(m.lr, 0.0005);
     assert.equal(t.genOpt.variables, genVars, 'same optimiser, same variables');
@@ -114,14 +114,14 @@ describe('trainer', () => {
     assert.throws(() => new MunitTrainer(tinySettings({ vgg_w: 1 })), /vgg_w is 1 but no VGG-16 weights/);
   });
 
-  it('a NaN loss stops with the term and the iteration, and leaves the weights as they were', () => {
+  it('a NaN loss stops with the term and the iteration, and leaves the weights as they were', async () => {
     const t = new MunitTrainer(tinySettings(), { seed: 6 });
     const [xA, xB] = batch(6);
     const bad = tf.fill([1, SIZE, SIZE, 3], NaN) as tf.Tensor4D;
     const before = t.genA.params.get('dec.model.5.conv.weight').dataSync().slice();
     const dBefore = t.disA.params.get('cnns.0.0.conv.weight').dataSync().slice();
     const tensors = tf.memory().numTensors;
-    assert.throws(() => t.step(bad, xB), (err: unknown) => {
+    await assert.rejects(t.step(bad, xB), (err: unknown) => {
       assert.ok(err instanceof NonFiniteLossError);
       assert.equal(err.iteration, 1);
       assert.match(err.message, /loss_dis_a is NaN at iteration 1/);
