@@ -10,11 +10,15 @@ const dist = path.resolve('dist');
 /**
  * Native or optional packages stay outside the bundle and are required at run time (webgpu, ESM-only, is imported
  * with import() and finds its dawn.node itself). tfjs-node(-gpu) brings its own
- * copy of tfjs-core; that is fine because tfjs keeps its engine and kernel registries on globalThis.
+ * copy of tfjs-core; that is fine because tfjs keeps its engine and kernel registries on globalThis. The extension's
+ * `vscode` module is provided by the extension host.
  */
-const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'webgpu'];
+const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'webgpu', 'vscode'];
 
-const entries = [{ in: 'munit-core/cli.ts', out: 'munit' }];
+const entries = [
+  { in: 'munit-core/cli.ts', out: 'munit' },
+  { in: 'extension/extension.ts', out: 'extension' },
+];
 
 /** The wasm backend loads its binaries from beside the bundle (see munit-core/backend.ts). */
 function copyWasmBinaries() {

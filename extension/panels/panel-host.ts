@@ -1,0 +1,185 @@
+// What every panel host shares: the webview panel with its strict content security policy, the typed message
+// channel of webviews/protocol.ts (notifications out; commands and requests in, requests answered by id), the
+// 'ready' handshake, one panel per kind, and restoring after a window reload from the state the panel saved.
+import * as crypto from 'node:crypto';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import {
+  answerRequest, isRequest,
+  type CommandOf, type PanelContracts, type PanelKind, type PanelState, type RequestHandlers, type WebviewMessage,
+} from '../../webviews/protocol.js';
+import type { MunitContext } from '../context.js';
+
+/** The model a panel shows: a config (its live job, else its newest checkpoint) or a past run's folder. */
+export interface PanelSource {
+  configPath?: string;
+  runFolder?: string;
+}
+
+const TITLES: Record<PanelKind, string> = {
+  lossCurves: 'Loss Curves',
+  architecture: 'Architecture',
+  samples: 'Samples',
+  activations: 'Activations',
+  tuning: 'Tuning',
+  configPreview: 'Config Preview',
+};
+
+export abstract class PanelHost<K extends PanelKind> implements vscode.Disposable {
+  protected readonly disposables: vscode.Disposable[] = [];
+  private readonly disposed = new vscode.EventEmitter<void>();
+  readonly onDidDispose = this.disposed.event;
+
+  constructor(
+    readonly kind: K,
+    readonly panel: vscode.WebviewPanel,
+    protected readonly munit: MunitContext,
+    protected source: PanelSource,
+  ) {
+    const webviews = vscode.Uri.joinPath(munit.extension.extensionUri, 'dist', 'webviews');
+    panel.webview.options = { enableScripts: true, localResourceRoots: [webviews] };
+    panel.webview.html = pageHtml(panel.webview, vscode.Uri.joinPath(webviews, `${bundleName(kind)}.js`), TITLES[kind]);
+    this.updateTitle();
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((message: WebviewMessage<PanelContracts[K]>) => this.receive(message)),
+      panel.onDidDispose(() => this.dispose()),
+    );
+  }
+
+  /** Shows another model in the same panel. */
+  setSource(source: PanelSource): void {
+    this.source = source;
+    this.updateTitle();
+    this.refresh();
+  }
+
+  /** Sends the panel its data again, reporting a failure (e.g. no checkpoint yet) instead of losing it. */
+  protected refresh(): void {
+    this.ready().catch((error: unknown) => this.reportError('loading', error));
+  }
+
+  /** The run the panel shows, for its title: the run folder's name. */
+  protected get runName(): string | undefined {
+    const folder = this.source.runFolder ?? (this.source.configPath && this.munit.configs.runFolder(this.source.configPath));
+    return folder ? path.basename(folder) : undefined;
+  }
+
+  /** Sends the panel everything it shows: on its 'ready', after a reload, and when the source changes. */
+  protected abstract ready(): Promise<void>;
+
+  /** The panel's own commands besides 'ready'. */
+  protected abstract command(message: CommandOf<PanelContracts[K]>): void | Promise<void>;
+
+  protected abstract readonly requests: RequestHandlers<PanelContracts[K]>;
+
+  protected notify<M extends keyof PanelContracts[K]['notifications'] & string>(method: M, params: PanelContracts[K]['notifications'][M]): void {
+    void this.panel.webview.postMessage({ method, params });
+  }
+
+  dispose(): void {
+    this.disposed.fire();
+    this.disposed.dispose();
+    for (const d of this.disposables.splice(0)) d.dispose();
+    this.panel.dispose();
+  }
+
+  protected reportError(what: string, error: unknown): void {
+    const message = error instanceof Error ? error.message : String(error);
+    this.munit.output.error(`${TITLES[this.kind]}: ${what}: ${message}`);
+    void vscode.window.showErrorMessage(`MUNIT ${TITLES[this.kind]}: ${what}: ${message}`);
+  }
+
+  private updateTitle(): void {
+    const run = this.runName;
+    this.panel.title = run ? `${TITLES[this.kind]}: ${run}` : TITLES[this.kind];
+  }
+
+  private async receive(message: WebviewMessage<PanelContracts[K]>): Promise<void> {
+    try {
+      if (isRequest(message)) {
+        void this.panel.webview.postMessage(await answerRequest(message, this.requests));
+      } else if (message.method === 'ready') {
+        await this.ready();
+      } else {
+        await this.command(message);
+      }
+    } catch (error) {
+      this.reportError(message.method, error);
+    }
+  }
+}
+
+/** dist/webviews/<panel>.js: the panel kinds in kebab case, as esbuild names the panel bundles. */
+function bundleName(kind: PanelKind): string {
+  return kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** A page that runs only the panel's bundle: no inline code, styles only from the bundle folder or lit's constructed
+ * style sheets, images only from the bundle folder or data: URIs (the server sends PNGs as base64). */
+function pageHtml(webview: vscode.Webview, script: vscode.Uri, title: string): string {
+  const nonce = crypto.randomBytes(16).toString('base64');
+  const csp = [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
+    `img-src ${webview.cspSource} data:`,
+    `font-src ${webview.cspSource}`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>${title}</title>
+</head>
+<body>
+<script nonce="${nonce}" src="${webview.asWebviewUri(script)}"></script>
+</body>
+</html>`;
+}
+
+/** The one panel of a kind: shown with a source (a new panel, or the open one switched to it), and restored after a
+ * reload from the state the panel saved (e.g. its run folder). */
+export class PanelSlot<K extends PanelKind, H extends PanelHost<K>> {
+  private current: H | undefined;
+
+  constructor(
+    munit: MunitContext,
+    private readonly kind: K,
+    private readonly create: (panel: vscode.WebviewPanel, source: PanelSource) => H,
+    restore: (panel: vscode.WebviewPanel, state: PanelState<K> | undefined) => H,
+  ) {
+    munit.extension.subscriptions.push(
+      vscode.window.registerWebviewPanelSerializer(`munit.${kind}`, {
+        deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
+          this.adopt(restore(panel, (state ?? undefined) as PanelState<K> | undefined));
+        },
+      }),
+      { dispose: () => this.current?.dispose() },
+    );
+  }
+
+  get host(): H | undefined {
+    return this.current;
+  }
+
+  show(source: PanelSource, column = vscode.ViewColumn.Beside): H {
+    if (this.current) {
+      this.current.setSource(source);
+      this.current.panel.reveal(undefined, true);
+      return this.current;
+    }
+    const panel = vscode.window.createWebviewPanel(`munit.${this.kind}`, TITLES[this.kind], { viewColumn: column, preserveFocus: true });
+    return this.adopt(this.create(panel, source));
+  }
+
+  private adopt(host: H): H {
+    this.current?.dispose();
+    this.current = host;
+    host.onDidDispose(() => {
+      if (this.current === host) this.current = undefined;
+    });
+    return host;
+  }
+}

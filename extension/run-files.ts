@@ -1,0 +1,80 @@
+// What a run folder holds on disk (written by munit-core/training-run.ts), read for the panels: the metrics history,
+// the numbered sample grids and the settings in force. The extension reads files; it never loads the model.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse } from 'yaml';
+import { TUNABLE_KEYS, type LoggedMetrics, type SamplesParams, type TunableSettings } from '../server/protocol.js';
+import type { MetricsEntry, RunHistory } from '../webviews/protocol.js';
+
+/** A line of metrics.jsonl: flat metrics (iteration, lr, seconds_per_iter, time, every loss term), or a settings change. */
+type MetricsLine = Record<string, number | string> & { changes?: Partial<TunableSettings> };
+
+const NOT_LOSSES = new Set(['iteration', 'lr', 'seconds_per_iter', 'time']);
+
+export function readMetricsLines(runFolder: string): MetricsLine[] {
+  const file = path.join(runFolder, 'metrics.jsonl');
+  if (!fs.existsSync(file)) return [];
+  const lines: MetricsLine[] = [];
+  for (const text of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (text.trim() === '') continue;
+    try {
+      lines.push(JSON.parse(text) as MetricsLine);
+    } catch {
+      // A line being written while we read: the next read has it whole.
+    }
+  }
+  return lines;
+}
+
+/** The run's history as the loss-curve panel takes it: each settings change rides on the first logged iteration that
+ * uses it, as the live metrics notifications carry it. */
+export function readRunHistory(runFolder: string): RunHistory {
+  const entries: MetricsEntry[] = [];
+  let pending: Partial<TunableSettings> | undefined;
+  for (const line of readMetricsLines(runFolder)) {
+    if (line.changes) {
+      pending = { ...pending, ...line.changes };
+      continue;
+    }
+    const losses: Record<string, number> = {};
+    for (const [key, value] of Object.entries(line)) if (!NOT_LOSSES.has(key) && typeof value === 'number') losses[key] = value;
+    const metrics = {
+      iteration: Number(line.iteration),
+      lr: Number(line.lr),
+      seconds_per_iter: Number(line.seconds_per_iter),
+      time: String(line.time),
+      losses: losses as LoggedMetrics['losses'],
+    };
+    entries.push(pending ? { metrics, changes: pending } : { metrics });
+    pending = undefined;
+  }
+  return { runFolder, label: path.basename(runFolder), entries };
+}
+
+/** The numbered sample grids of a run (images/gen_<direction>_<set>_<iteration>.png), one step per iteration. */
+export function readSampleHistory(runFolder: string, jobId: string): SamplesParams[] {
+  const dir = path.join(runFolder, 'images');
+  if (!fs.existsSync(dir)) return [];
+  const steps = new Map<number, SamplesParams>();
+  for (const file of fs.readdirSync(dir).sort()) {
+    const match = /^gen_(a2b|b2a)_(train|test)_(\d{8})\.png$/.exec(file);
+    if (!match) continue;
+    const iteration = Number(match[3]);
+    const step = steps.get(iteration) ?? { jobId, runFolder, iteration, grids: [] };
+    step.grids.push({ name: `${match[1]}_${match[2]}`, png: fs.readFileSync(path.join(dir, file)).toString('base64') });
+    steps.set(iteration, step);
+  }
+  return [...steps.values()];
+}
+
+/** The settings a job runs with: its run folder's copy of the config, then every change recorded since. Undefined
+ * when the copy leaves a setting to its default (the server has no request for the values in force). */
+export function readTunableSettings(runFolder: string): TunableSettings | undefined {
+  const copy = path.join(runFolder, 'config.yaml');
+  if (!fs.existsSync(copy)) return undefined;
+  const config = parse(fs.readFileSync(copy, 'utf8')) as Record<string, unknown>;
+  const settings: Partial<Record<keyof TunableSettings, number>> = {};
+  for (const key of TUNABLE_KEYS) if (typeof config[key] === 'number') settings[key] = config[key];
+  for (const line of readMetricsLines(runFolder)) if (line.changes) Object.assign(settings, line.changes);
+  return TUNABLE_KEYS.every((key) => settings[key] !== undefined) ? (settings as TunableSettings) : undefined;
+}
