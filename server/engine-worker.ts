@@ -59,9 +59,9 @@ const handlers: Handlers = {
     await job.stop();
     return job.status();
   },
-  pauseTraining(params) {
+  async pauseTraining(params) {
     const job = findJob(params);
-    job.pause();
+    await job.pause();
     return job.status();
   },
   resumeTraining(params) {

@@ -2,7 +2,7 @@
 // worker, and the `munit/*` requests (protocol.ts) between the two.
 import * as path from 'node:path';
 import {
-  CodeActionKind, Connection, InitializeResult, ResponseError, TextDocuments, TextDocumentSyncKind, WorkDoneProgressServerReporter,
+  CodeActionKind, Connection, InitializeResult, MessageType, ResponseError, ShowMessageNotification, TextDocuments, TextDocumentSyncKind, WorkDoneProgressServerReporter,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import * as configLanguage from './config-language.js';
@@ -60,7 +60,8 @@ export function startServer(connection: Connection): void {
     if (['finished', 'stopped', 'failed'].includes(status.state)) {
       progress.get(status.jobId)?.done();
       progress.delete(status.jobId);
-      if (status.state === 'failed') connection.window.showErrorMessage(`MUNIT training of ${path.basename(status.configPath)} failed: ${status.message ?? 'unknown error'}`);
+      // A notification, not showErrorMessage's request: the client need not answer it.
+      if (status.state === 'failed') void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message: `MUNIT training of ${path.basename(status.configPath)} failed: ${status.message ?? 'unknown error'}` });
     }
   }
 

@@ -65,7 +65,7 @@ export class TrainingJob {
         this.setState(result.stoppedBy === 'max_iter' ? 'finished' : 'stopped');
       },
       (err: Error) => {
-        this.message = err instanceof NonFiniteLossError ? `${err.message} Training stopped; the last checkpoint is intact.` : err.message;
+        this.message = err instanceof NonFiniteLossError ? `${err.message.replace(/\.?$/, '.')} Training stopped; the last checkpoint is intact.` : err.message;
         this.setState('failed');
         if (!reportedStart) started(err);
       },
@@ -92,8 +92,14 @@ export class TrainingJob {
     return this.done;
   }
 
-  pause(): void {
+  /** Resolves once the iteration in flight has finished and the job waits. */
+  pause(): Promise<void> {
     if (this.state === 'running') this.setState('paused');
+    if (this.state !== 'paused') return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.tasks.push(async () => resolve());
+      this.wake?.();
+    });
   }
 
   resume(): void {

@@ -17,6 +17,8 @@ export interface ServerSession {
   received: Map<string, unknown[]>;
   /** Resolves with the first notification of `type` (counting ones already received) that `accept` takes. */
   waitFor<T>(type: NotificationType<T>, accept?: (params: T) => boolean, timeoutMs?: number): Promise<T>;
+  /** Like waitFor, but only notifications that arrive from now on count. */
+  next<T>(type: NotificationType<T>, accept?: (params: T) => boolean, timeoutMs?: number): Promise<T>;
   stderr(): string;
   close(): Promise<void>;
 }
@@ -32,7 +34,7 @@ export async function startServer(workspace: string, env: Record<string, string>
   const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
   const received = new Map<string, unknown[]>();
   const waiters: { method: string; check: (p: unknown) => boolean; resolve: (p: unknown) => void }[] = [];
-  connection.onNotification((method, params) => {
+  const record = (method: string, params: unknown) => {
     const list = received.get(method) ?? [];
     list.push(params);
     received.set(method, list);
@@ -42,7 +44,10 @@ export async function startServer(workspace: string, env: Record<string, string>
         w.resolve(params);
       }
     }
-  });
+  };
+  connection.onNotification(record);
+  // vscode-jsonrpc routes $/progress to per-token handlers; tokens the server created arrive here.
+  connection.onUnhandledProgress((p) => record('$/progress', p));
   // Server-initiated requests an editor answers: progress tokens, configuration.
   connection.onRequest('window/workDoneProgress/create', () => null);
   connection.onRequest('workspace/configuration', () => []);
@@ -63,7 +68,7 @@ export async function startServer(workspace: string, env: Record<string, string>
   exited.catch(() => undefined);
   await connection.sendNotification('initialized', {});
 
-  return {
+  const session: ServerSession = {
     connection,
     process: child,
     initializeResult,
@@ -72,6 +77,9 @@ export async function startServer(workspace: string, env: Record<string, string>
     waitFor<T>(type: NotificationType<T>, accept: (params: T) => boolean = () => true, timeoutMs = 60_000): Promise<T> {
       const seen = (received.get(type.method) ?? []).find((p) => accept(p as T));
       if (seen !== undefined) return Promise.resolve(seen as T);
+      return session.next(type, accept, timeoutMs);
+    },
+    next<T>(type: NotificationType<T>, accept: (params: T) => boolean = () => true, timeoutMs = 60_000): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${type.method} within ${timeoutMs} ms; server stderr:\n${stderr.slice(-2000)}`)), timeoutMs);
         waiters.push({ method: type.method, check: (p) => accept(p as T), resolve: (p) => { clearTimeout(timer); resolve(p as T); } });
@@ -90,4 +98,5 @@ export async function startServer(workspace: string, env: Record<string, string>
       connection.dispose();
     },
   };
+  return session;
 }
