@@ -56,6 +56,12 @@ export async function toRgbBytes(image: tf.Tensor3D): Promise<Uint8Array> {
   return Uint8Array.from(values);
 }
 
+/** [H, W, C] in [-1, 1] -> PNG bytes. */
+export async function encodePng(image: tf.Tensor3D): Promise<Buffer> {
+  const [h, w] = image.shape;
+  return sharp(Buffer.from(await toRgbBytes(image)), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+}
+
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -25,8 +25,11 @@ export interface TrainingRunOptions {
   onMetrics?: (m: LoggedMetrics) => void;
   onSamples?: (e: SamplesEvent) => void;
   onWarning?: (message: string) => void;
-  /** Called once the run is set up (folder made, data found, maybe resumed), before the first iteration. */
-  onStart?: (e: { runDir: string; iteration: number; maxIter: number; config: MunitConfig }) => void;
+  /** Called once the run is set up (folder made, data found, maybe resumed), before the first iteration. The config
+   * object is the live one: changing its display intervals takes effect from the next iteration. */
+  onStart?: (e: { runDir: string; iteration: number; maxIter: number; config: MunitConfig; trainer: MunitTrainer }) => void;
+  /** Awaited before each iteration: the server pauses here and runs requests against the live weights. */
+  beforeIteration?: () => Promise<void>;
 }
 
 /** One line of metrics.jsonl: every loss term by name, lr, seconds per iteration, and the wall time. */
@@ -78,11 +81,12 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     }
     writeFileAtomic(path.join(runDir, 'config.yaml'), configText);
     display = await displayImages(loaders, config);
-    options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config });
+    options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer });
     const metricsFile = path.join(runDir, 'metrics.jsonl');
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
     const started = performance.now();
     while (trainer.iteration < config.max_iter) {
+      await options.beforeIteration?.();
       if (options.signal?.aborted) return await finish('signal');
       if (options.maxSeconds !== undefined && (performance.now() - started) / 1000 >= options.maxSeconds) return await finish('time');
       const [xA, xB] = await Promise.all([loaders.train_a.next(), loaders.train_b.next()]);
@@ -117,6 +121,15 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     await closeLoaders(loaders);
     trainer.dispose();
   }
+}
+
+/**
+ * Records settings changed while the run goes on as a line of metrics.jsonl: {"iteration", "time", "changes"},
+ * where iteration is the first one that uses them. Readers tell these lines apart by their `changes` key.
+ */
+export function recordSettingsChange(runDir: string, iteration: number, changes: Record<string, number>): void {
+  const line = { iteration, time: new Date().toISOString(), changes };
+  fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), JSON.stringify(line) + '\n');
 }
 
 /** metrics.jsonl keeps one flat object per line: iteration, lr, seconds_per_iter, time and every loss term. */

@@ -9,7 +9,7 @@ import { loadImageFile, resizedSize } from './data/image-file.js';
 import { listImageFolder } from './data/dataset.js';
 import { AdaINGen } from './networks/generator.js';
 import { Rng } from './random.js';
-import { toRgbBytes } from './samples.js';
+import { encodePng } from './samples.js';
 import { translateWithStyles } from './translate.js';
 
 export interface TranslateFilesOptions {
@@ -41,7 +41,7 @@ export function findGeneratorFile(checkpoint: string): string {
 }
 
 /** The reference's test transform: resize the shorter side to new_size, no crop, no flip. */
-async function loadForTest(file: string, channels: 1 | 3, newSize: number): Promise<tf.Tensor4D> {
+export async function loadTestImage(file: string, channels: 1 | 3, newSize: number): Promise<tf.Tensor4D> {
   const meta = await sharp(file).metadata().catch((err: Error) => {
     throw new Error(`${file}: cannot read image (${err.message})`);
   });
@@ -52,8 +52,7 @@ async function loadForTest(file: string, channels: 1 | 3, newSize: number): Prom
 }
 
 async function writePng(image: tf.Tensor3D, file: string): Promise<void> {
-  const [h, w] = image.shape;
-  await sharp(Buffer.from(await toRgbBytes(image)), { raw: { width: w, height: h, channels: 3 } }).png().toFile(file);
+  fs.writeFileSync(file, await encodePng(image));
 }
 
 function inputFiles(input: string): string[] {
@@ -77,7 +76,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
     const [sourceDim, targetDim] = o.direction === 'a2b' ? [o.config.input_dim_a, o.config.input_dim_b] : [o.config.input_dim_b, o.config.input_dim_a];
     const rng = new Rng(o.seed);
     if (o.styleImage) {
-      const example = await loadForTest(o.styleImage, targetDim, o.config.new_size);
+      const example = await loadTestImage(o.styleImage, targetDim, o.config.new_size);
       styles = tf.tidy(() => target.encode(example).style);
       example.dispose();
     } else if (o.synchronized) {
@@ -85,7 +84,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
     }
     fs.mkdirSync(o.outputFolder, { recursive: true });
     for (const [i, file] of files.entries()) {
-      const x = await loadForTest(file, sourceDim, o.config.new_size);
+      const x = await loadTestImage(file, sourceDim, o.config.new_size);
       const own = styles ?? (rng.normal([o.numStyles, target.styleDim]) as tf.Tensor2D);
       const out = translateWithStyles(source, target, x, own);
       const stem = path.basename(file).replace(/\.[^.]+$/, '');
