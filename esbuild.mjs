@@ -40,11 +40,31 @@ const options = {
   logLevel: 'info',
 };
 
+/**
+ * The panels: one browser bundle per folder of webviews/ with a main.ts, as dist/webviews/<folder>.js (a classic
+ * script: the webview loads it with <script nonce src>). CSS (uPlot's) is imported as text into lit styles.
+ */
+const webviewOptions = {
+  entryPoints: fs
+    .readdirSync('webviews')
+    .filter((dir) => fs.existsSync(path.join('webviews', dir, 'main.ts')))
+    .map((dir) => ({ in: `webviews/${dir}/main.ts`, out: dir })),
+  outdir: path.join(dist, 'webviews'),
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  minify: true,
+  loader: { '.css': 'text' },
+  logLevel: 'info',
+};
+
+/** `--webviews` builds the panels only (their tests use it). */
+const builds = process.argv.includes('--webviews') ? [webviewOptions] : [options, webviewOptions];
 fs.mkdirSync(dist, { recursive: true });
 copyWasmBinaries();
 if (watch) {
-  const ctx = await esbuild.context(options);
-  await ctx.watch();
+  for (const build of builds) await (await esbuild.context(build)).watch();
 } else {
-  await esbuild.build(options);
+  await Promise.all(builds.map((build) => esbuild.build(build)));
 }

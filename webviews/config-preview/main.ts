@@ -1,0 +1,4 @@
+import { mountPanel } from '../shared/panel.js';
+import { ConfigPreviewView } from './config-preview-view.js';
+
+mountPanel(new ConfigPreviewView());
