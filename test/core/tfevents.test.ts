@@ -4,9 +4,10 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { crc32c } from '../../munit-core/tfevents/crc32c.js';
+import { crc32c, maskedCrc32c } from '../../munit-core/tfevents/crc32c.js';
 import { eventFiles, metricsLines, readScalarLogs } from '../../munit-core/tfevents/scalar-logs.js';
 import { readTfRecords } from '../../munit-core/tfevents/tfrecord.js';
+import { seeded } from './helpers.js';
 
 const LOGS = path.join(__dirname, '../fixtures/torch/run/logs/tiny');
 /** The reference's write_loss tags, in the order the fixture gives them values. */
@@ -92,5 +93,30 @@ describe('TensorBoard event files', () => {
     const before = readScalarLogs(lengthFile, broken.warn);
     assert.deepEqual(broken.warnings, [`${lengthFile}: the record length at byte ${records[20].offset} fails its CRC; the rest of the file is ignored`]);
     assert.ok(before.length > 0 && before.length < 6);
+  });
+
+  it('fuzz: events with damaged protobuf (CRCs made valid again) are read or skipped with a warning, never an exception', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'munit-tfevents-fuzz-'));
+    const source = fs.readFileSync(eventFiles(LOGS)[1]);
+    const records = readTfRecords(source, 'x', () => {});
+    const rng = seeded(7);
+    const int = (n: number) => Math.floor(rng() * n);
+    let skipped = 0;
+    for (let n = 0; n < 300; n++) {
+      const bytes = Buffer.from(source);
+      const { offset, data } = records[int(records.length)];
+      const start = offset + 12;
+      for (let k = 1 + int(3); k > 0; k--) bytes[start + int(data.length)] = int(256);
+      bytes.writeUInt32LE(maskedCrc32c(bytes.subarray(start, start + data.length)), start + data.length);
+      const file = path.join(dir, `events.out.tfevents.${n}.fuzz`);
+      fs.writeFileSync(file, bytes);
+      const { warnings, warn } = collect();
+      readScalarLogs(file, warn);
+      metricsLines(readScalarLogs(file, () => {}), () => 1e-4);
+      fs.rmSync(file);
+      skipped += warnings.length;
+      for (const w of warnings) assert.match(w, /is not an event .*; skipped$/);
+    }
+    assert.ok(skipped > 10, `${skipped} records skipped`);
   });
 });
