@@ -23,8 +23,8 @@ export class ActivationsView extends PanelElement<ActivationsContract> {
     theme,
     barChartStyles,
     css`
-      vscode-single-select {
-        min-width: 16em;
+      vscode-single-select[combobox] {
+        width: 24em;
       }
       th {
         cursor: pointer;

@@ -30,9 +30,6 @@ export class ArchitectureView extends PanelElement<ArchitectureContract> {
         display: flex;
         flex-direction: column;
       }
-      vscode-single-select {
-        width: 12em;
-      }
       svg.canvas {
         flex: 1 1 auto;
         min-height: 200px;

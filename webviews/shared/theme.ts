@@ -55,6 +55,10 @@ export const theme = css`
     color: var(--vscode-foreground);
     font-size: 1.15em;
   }
+  /* vscode-elements' default select is 320px wide: too wide beside other controls in a toolbar. */
+  vscode-single-select {
+    width: 14em;
+  }
   input[type='range'] {
     accent-color: var(--vscode-button-background);
   }

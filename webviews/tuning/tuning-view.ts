@@ -152,10 +152,10 @@ export class TuningView extends PanelElement<TuningContract> {
         (section) => html`<h2>${section.title}</h2>
           <div class="fields">
             ${keys.filter(section.matches).map(
+              // Text fields: a number field would flag lr = 0.0001 as off its step; valid() checks the values.
               (key) => html`<label
                 >${key}
                 <vscode-textfield
-                  type="number"
                   name=${key}
                   .value=${this.edits[key] ?? String(settings[key])}
                   ?invalid=${this.edits[key] !== undefined && !valid(key, this.edits[key]!)}
