@@ -52,10 +52,8 @@ export class HostConnection<C extends PanelContract> {
     });
   }
 
-  /** Returns a function that stops listening. */
-  onNotification(listener: (message: NotificationOf<C>) => void): () => void {
+  onNotification(listener: (message: NotificationOf<C>) => void): void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   getState(): C['state'] | undefined {
