@@ -70,6 +70,7 @@ export class TorchObjects {
       case 'collections.OrderedDict':
         return new PickleCallable(qualified, (args) => (args.length === 0 ? new Map() : this.fail(`${qualified} called with arguments`)));
       case 'torch._utils._rebuild_tensor_v2':
+      case 'torch._utils._rebuild_tensor': // PyTorch 0.3's: the same first four arguments
         return new PickleCallable(qualified, (args) => this.rebuildTensor(args));
       case 'torch._utils._rebuild_parameter':
         // nn.Parameter(data, requires_grad): the data is all a state dict needs.
@@ -81,7 +82,7 @@ export class TorchObjects {
     );
   }
 
-  /** _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]). */
+  /** _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata]), or v1's first four. */
   private rebuildTensor(args: readonly unknown[]): TorchTensor {
     const [storage, offset, size, stride] = args;
     if (args.length < 4 || !this.isStorage(storage)) return this.fail(`_rebuild_tensor_v2 without a storage (${args.map(describeValue).join(', ')})`);

@@ -87,6 +87,7 @@ describe('PyTorch files', () => {
       assert.deepEqual([tensor(values, 'scalar').shape, Array.from(tensorValues(tensor(values, 'scalar')))], [[], [2.5]]);
       assert.deepEqual(Array.from(tensorValues(tensor(values, 'parameter'))), [0.75, 0.75]);
       assert.deepEqual(values.get('python'), [1, -2.5, 'text', null, true, [3, 4], 2n ** 70n, -(2 ** 31)]);
+      assert.deepEqual([tensor(values, 'rebuild_v1').offset, Array.from(tensorValues(tensor(values, 'rebuild_v1')))], [1, [3, 2, 1]], "PyTorch 0.3's _rebuild_tensor");
     }
   });
 
