@@ -48,14 +48,7 @@ export class Configs {
   }
 
   async pick(placeHolder: string): Promise<string | undefined> {
-    const files = await vscode.workspace.findFiles('**/*.{yaml,yml}', '**/{node_modules,.git}/**', 500);
-    const configs: string[] = [];
-    for (const file of files) {
-      if (looksLikeConfig(fs.readFileSync(file.fsPath, 'utf8'))) configs.push(file.fsPath);
-    }
-    // Configs copied into run folders are records of past runs, not configs to train.
-    const runs = (vscode.workspace.workspaceFolders ?? []).map((f) => outputRoot(f.uri.fsPath));
-    const candidates = configs.filter((c) => !runs.some((root) => c.startsWith(root + path.sep)));
+    const candidates = await findConfigs();
     const recent = this.recent;
     candidates.sort((a, b) => Number(b === recent) - Number(a === recent) || a.localeCompare(b));
     if (candidates.length === 0) {
@@ -92,18 +85,24 @@ export class Configs {
 
   /** The config whose data folders hold the image, else the most recently used config. */
   async forImage(image: string): Promise<{ configPath: string; domain?: 'a' | 'b' } | undefined> {
-    const files = await vscode.workspace.findFiles('**/*.{yaml,yml}', '**/{node_modules,.git}/**', 500);
-    for (const file of files) {
-      const text = fs.readFileSync(file.fsPath, 'utf8');
-      if (!looksLikeConfig(text)) continue;
-      for (const data of dataFolders(file.fsPath, text)) {
-        if (image.startsWith(data.folder + path.sep)) return { configPath: file.fsPath, domain: data.domain ?? domainInPath(image.slice(data.folder.length)) };
+    for (const configPath of await findConfigs()) {
+      for (const data of dataFolders(configPath, fs.readFileSync(configPath, 'utf8'))) {
+        if (image.startsWith(data.folder + path.sep)) return { configPath, domain: data.domain ?? domainInPath(image.slice(data.folder.length)) };
       }
     }
     const recent = this.recent;
     return recent ? { configPath: recent } : undefined;
   }
 
+}
+
+/** The workspace's MUNIT configs, leaving out the copies in run folders (records of past runs, not configs to use). */
+async function findConfigs(): Promise<string[]> {
+  const files = await vscode.workspace.findFiles('**/*.{yaml,yml}', '**/{node_modules,.git}/**', 500);
+  const runs = (vscode.workspace.workspaceFolders ?? []).map((f) => outputRoot(f.uri.fsPath));
+  return files
+    .map((f) => f.fsPath)
+    .filter((file) => !runs.some((root) => file.startsWith(root + path.sep)) && looksLikeConfig(fs.readFileSync(file, 'utf8')));
 }
 
 /** munit.outputFolder, taken from a workspace folder when relative. */

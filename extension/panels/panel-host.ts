@@ -25,6 +25,9 @@ const TITLES: Record<PanelKind, string> = {
   configPreview: 'Config Preview',
 };
 
+/** Every open panel, so a new one opens in the column the others are in rather than adding a column each time. */
+const openPanels = new Set<vscode.WebviewPanel>();
+
 export abstract class PanelHost<K extends PanelKind> implements vscode.Disposable {
   protected readonly disposables: vscode.Disposable[] = [];
   private readonly disposed = new vscode.EventEmitter<void>();
@@ -40,7 +43,9 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
     panel.webview.options = { enableScripts: true, localResourceRoots: [webviews] };
     panel.webview.html = pageHtml(panel.webview, vscode.Uri.joinPath(webviews, `${bundleName(kind)}.js`), TITLES[kind]);
     this.updateTitle();
+    openPanels.add(panel);
     this.disposables.push(
+      { dispose: () => openPanels.delete(panel) },
       panel.webview.onDidReceiveMessage((message: WebviewMessage<PanelContracts[K]>) => this.receive(message)),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -164,12 +169,13 @@ export class PanelSlot<K extends PanelKind, H extends PanelHost<K>> {
     return this.current;
   }
 
-  show(source: PanelSource, column = vscode.ViewColumn.Beside): H {
+  show(source: PanelSource): H {
     if (this.current) {
       this.current.setSource(source);
       this.current.panel.reveal(undefined, true);
       return this.current;
     }
+    const column = [...openPanels].find((p) => p.viewColumn !== undefined)?.viewColumn ?? vscode.ViewColumn.Beside;
     const panel = vscode.window.createWebviewPanel(`munit.${this.kind}`, TITLES[this.kind], { viewColumn: column, preserveFocus: true });
     return this.adopt(this.create(panel, source));
   }

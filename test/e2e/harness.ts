@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { chromium, type Browser, type FrameLocator, type Page } from 'playwright-core';
+import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 
 export const REPO = path.resolve(__dirname, '../..');
 const CODE_SERVER = path.join(REPO, 'test/e2e/host/node_modules/code-server/out/node/entry.js');
@@ -30,6 +30,8 @@ export interface Workbench {
   automationExit: Promise<number>;
   /** code-server's own output, for diagnosing failures. */
   serverLog: string[];
+  /** Processes below code-server (extension host, language server, ...) whose command line matches. */
+  processes(commandLine: RegExp): { pid: number; commandLine: string }[];
   close(): Promise<void>;
 }
 
@@ -97,7 +99,8 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     await page.goto(url);
     await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
-    return { page, workspace: dirs.workspace, automationLog, automationExit, serverLog, close };
+    const processes = (commandLine: RegExp) => descendants(server.pid!).filter((p) => commandLine.test(p.commandLine));
+    return { page, workspace: dirs.workspace, automationLog, automationExit, serverLog, processes, close };
   } catch (error) {
     await close();
     throw new Error(`${(error as Error).message}\ncode-server said:\n${serverLog.join('')}`);
@@ -135,13 +138,20 @@ export async function pickQuickItem(page: Page, label: string | RegExp): Promise
   await row.click();
 }
 
-/** The content of the webview panel whose tab is titled `title` (two nested iframes: the host and the page). */
-export async function webviewFrame(page: Page, title: string | RegExp): Promise<FrameLocator> {
-  const tab = page.locator('.tabs-container .tab', { hasText: title }).first();
-  await tab.waitFor({ timeout: 60_000 });
-  await tab.click();
-  // Only the visible panel's outer iframe is shown; hidden panels keep theirs with visibility hidden.
-  return page.locator('iframe.webview.ready:visible').contentFrame().locator('iframe#active-frame').contentFrame();
+/** The page inside the webview panel whose tab shows `tab`, found by its document title (`pageTitle`, e.g. 'Loss
+ * Curves'): each webview is two nested iframes, and panels in other editor groups are visible at the same time. */
+export async function webviewFrame(page: Page, tab: string, pageTitle: string): Promise<Frame> {
+  const tabLocator = page.locator('.tabs-container .tab', { hasText: tab }).first();
+  await tabLocator.waitFor({ timeout: 60_000 });
+  await tabLocator.click();
+  return eventually(`the webview titled '${pageTitle}'`, async () => {
+    for (const frame of page.frames()) {
+      if (frame.name() === 'active-frame' || frame.url().includes('fake.html')) {
+        if ((await frame.title().catch(() => '')) === pageTitle) return frame;
+      }
+    }
+    return undefined;
+  }, 60_000);
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
@@ -176,6 +186,31 @@ export async function eventually<T>(what: string, probe: () => Promise<T | undef
     if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+function descendants(root: number): { pid: number; commandLine: string }[] {
+  const children = new Map<number, number[]>();
+  const commandLines = new Map<number, string>();
+  for (const entry of fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e))) {
+    try {
+      // Field 4 of stat is the parent; the name in field 2 may hold spaces, so count from its closing parenthesis.
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(parent, [...(children.get(parent) ?? []), Number(entry)]);
+      commandLines.set(Number(entry), fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim());
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  const found: { pid: number; commandLine: string }[] = [];
+  const visit = (pid: number) => {
+    for (const child of children.get(pid) ?? []) {
+      found.push({ pid: child, commandLine: commandLines.get(child) ?? '' });
+      visit(child);
+    }
+  };
+  visit(root);
+  return found;
 }
 
 function freePort(): Promise<number> {

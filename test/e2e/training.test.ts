@@ -1,0 +1,170 @@
+// What a person does with the extension, in a real VS Code (code-server + Chromium), in one window: create the demo
+// project and train it from the command palette, watch the status bar and the panels, hover an image, tune the job,
+// stop it, and survive a killed server. Each step builds on the previous one. Screenshots go to test-results/e2e/.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Locator } from 'playwright-core';
+import { eventually, openWorkbench, pickQuickItem, runCommand, screenshot, webviewFrame, type Workbench } from './harness.js';
+
+/** The demo config, shortened for a test: frequent logs, grids and checkpoints; stopped by the test long before max_iter. */
+function shortenConfig(text: string): string {
+  const set = (key: string, value: number) => (t: string) => t.replace(new RegExp(`^${key}: \\d+`, 'm'), `${key}: ${value}`);
+  return [set('max_iter', 500), set('log_iter', 2), set('image_display_iter', 4), set('image_save_iter', 4), set('snapshot_save_iter', 4)]
+    .reduce((t, f) => f(t), text);
+}
+
+describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
+  let wb: Workbench;
+  let status: Locator;
+  const config = () => path.join(wb.workspace, 'munit-demo/demo.yaml');
+  const runFolder = () => path.join(wb.workspace, 'outputs/demo');
+  /** The iteration the status bar shows while training, e.g. 12 in `MUNIT 12/500 · 0.4 it/s · loss 15.2`. */
+  const shownIteration = async () => Number(/(\d+)\/500/.exec((await status.textContent()) ?? '')?.[1] ?? NaN);
+
+  before(async () => {
+    wb = await openWorkbench({
+      settings: { 'munit.backend': 'wasm', 'munit.hover.styles': 2 },
+      files: { 'notes.txt': 'munit-demo/data/testA/00003.png\n' },
+    });
+    status = wb.page.locator('[id="munit-studio.munit-studio.munit.status"]');
+  });
+
+  after(async () => {
+    await wb?.close();
+  });
+
+  test('Create Demo Project writes the data and the config and opens it', async () => {
+    await runCommand(wb.page, 'MUNIT: Create Demo Project');
+    await eventually('demo.yaml', () => (fs.existsSync(config()) ? true : undefined), 120_000);
+    assert.equal(fs.readdirSync(path.join(wb.workspace, 'munit-demo/data/trainA')).length, 1000);
+    fs.writeFileSync(config(), shortenConfig(fs.readFileSync(config(), 'utf8')));
+    await wb.page.locator('.tabs-container .tab', { hasText: 'demo.yaml' }).waitFor();
+    await status.locator('.codicon-circuit-board').waitFor({ timeout: 60_000 });
+    await screenshot(wb.page, 'demo-project');
+  });
+
+  test('Stop Training is hidden while nothing trains', async () => {
+    await wb.page.keyboard.press('F1');
+    await wb.page.locator('.quick-input-widget input').fill('>MUNIT: Stop Training');
+    await wb.page.waitForTimeout(1000);
+    assert.equal(await wb.page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Stop Training' }).count(), 0);
+    await wb.page.keyboard.press('Escape');
+  });
+
+  test('Start Training from the palette: metrics reach the status bar and the loss curves', async () => {
+    await runCommand(wb.page, 'MUNIT: Start Training');
+    await eventually('metrics in the status bar', async () => ((await shownIteration()) >= 2 ? true : undefined), 120_000);
+    assert.match((await status.textContent()) ?? '', /MUNIT \d+\/500 · [\d.]+ it\/s · loss [\d.]+/);
+    const curves = await webviewFrame(wb.page, 'Loss Curves: demo', 'Loss Curves');
+    const points = () => curves.locator('munit-loss-curves').evaluate((el) => (el as unknown as { chart?: { data: unknown[][] } }).chart?.data[0]?.length ?? 0);
+    const first = await eventually('points on the chart', async () => ((await points()) >= 1 ? points() : undefined), 60_000);
+    await eventually('live points added', async () => ((await points()) > first ? true : undefined), 60_000);
+    await status.hover();
+    await wb.page.locator('.monaco-hover', { hasText: 'loss_gen_total' }).waitFor({ timeout: 10_000 });
+    await screenshot(wb.page, 'loss-curves');
+  });
+
+  test('Tune Running Job changes a loss weight, applied live and recorded in metrics.jsonl', async () => {
+    await runCommand(wb.page, 'MUNIT: Tune Running Job');
+    await pickQuickItem(wb.page, /^recon_x_w/);
+    const input = wb.page.locator('.quick-input-widget input');
+    await input.fill('5');
+    await input.press('Enter');
+    const recorded = await eventually('the change in metrics.jsonl', () => {
+      const lines = fs.readFileSync(path.join(runFolder(), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { changes?: { recon_x_w?: number } });
+      return lines.find((l) => l.changes?.recon_x_w === 5);
+    }, 60_000);
+    assert.ok(recorded);
+  });
+
+  test('Show Architecture draws the groups of both networks', async () => {
+    await runCommand(wb.page, 'MUNIT: Show Architecture');
+    const frame = await webviewFrame(wb.page, 'Architecture: demo', 'Architecture');
+    const group = (id: string) => frame.locator(`[data-group-id="${id}"]`);
+    await group('gen_a/enc_style').waitFor({ timeout: 60_000 });
+    assert.match((await group('gen_a/enc_style').textContent()) ?? '', /no instance norm/);
+    for (const id of ['gen_a/enc_content', 'gen_a/mlp', 'gen_a/dec', 'dis_a/scale_0', 'dis_a/scale_1']) {
+      assert.equal(await group(id).count(), 1, `group ${id}`);
+    }
+    await screenshot(wb.page, 'architecture');
+  });
+
+  test('clicking a layer in the architecture opens its activations', async () => {
+    const architecture = await webviewFrame(wb.page, 'Architecture: demo', 'Architecture');
+    await architecture.locator('.node.inspectable[data-node-id^="gen_a/enc_content"]').first().click();
+    const activations = await webviewFrame(wb.page, 'Activations: demo', 'Activations');
+    await activations.locator('munit-activations img.tiles').waitFor({ timeout: 60_000 });
+    await screenshot(wb.page, 'activations');
+  });
+
+  test('Show Samples, Preview Config and the Tuning panel show their data', async () => {
+    await eventually('a numbered sample grid', () => (fs.existsSync(path.join(runFolder(), 'images/gen_a2b_train_00000004.png')) ? true : undefined), 120_000);
+    // [command, page title, what shows that the host sent the panel its data]
+    const panels: [string, string, string][] = [
+      ['MUNIT: Show Samples', 'Samples', 'munit-samples img'],
+      ['MUNIT: Preview Config', 'Config Preview', 'munit-config-preview img'],
+    ];
+    for (const [command, title, shown] of panels) {
+      // Preview Config is offered for YAML editors only.
+      if (title === 'Config Preview') await wb.page.locator('.tabs-container .tab', { hasText: 'demo.yaml' }).click();
+      await runCommand(wb.page, command);
+      const frame = await webviewFrame(wb.page, `${title}: demo`, title);
+      await frame.locator(shown).first().waitFor({ state: 'attached', timeout: 60_000 });
+      await screenshot(wb.page, title.toLowerCase().replace(' ', '-'));
+    }
+    await runCommand(wb.page, 'MUNIT: Tune Running Job');
+    await pickQuickItem(wb.page, 'Open the Tuning panel');
+    const tuning = await webviewFrame(wb.page, 'Tuning: demo', 'Tuning');
+    await tuning.locator('munit-tuning', { hasText: 'recon_x_w' }).waitFor({ timeout: 30_000 });
+    await screenshot(wb.page, 'tuning');
+  });
+
+  test('hovering an image path shows its translations', async () => {
+    await openFile(wb, 'notes.txt');
+    await hoverImagePath(wb);
+    const hover = wb.page.locator('.monaco-hover', { hasText: '00003.png' });
+    await hover.locator('img[alt="style 2"]').waitFor({ timeout: 60_000 });
+    assert.match((await hover.textContent()) ?? '', /A → B with 2 random styles \(demo\.yaml, live weights, iteration \d+\)/);
+    await screenshot(wb.page, 'hover');
+  });
+
+  test('Stop Training stops the job and hides the command again', async () => {
+    await wb.page.keyboard.press('Escape');
+    await runCommand(wb.page, 'MUNIT: Stop Training');
+    await status.locator('.codicon-circuit-board').waitFor({ timeout: 120_000 });
+    const checkpoints = fs.readdirSync(path.join(runFolder(), 'checkpoints'));
+    assert.ok(checkpoints.some((f) => /^gen_\d{8}\.safetensors$/.test(f)), checkpoints.join(', '));
+  });
+
+  test('a killed server is restarted by the client and answers again', async () => {
+    const [server] = wb.processes(/dist\/server\.js.*--node-ipc/);
+    assert.ok(server, 'the language server runs below code-server');
+    process.kill(server.pid, 'SIGKILL');
+    await wb.page.locator('.notifications-toasts', { hasText: 'stopped unexpectedly' }).waitFor({ timeout: 30_000 });
+    await status.locator('.codicon-circuit-board').waitFor({ timeout: 60_000 });
+    const [restarted] = wb.processes(/dist\/server\.js.*--node-ipc/);
+    assert.ok(restarted && restarted.pid !== server.pid, 'a new server process');
+    // The new server answers a model request: the hover translates with the checkpoint the stopped job saved.
+    await openFile(wb, 'notes.txt');
+    await hoverImagePath(wb);
+    await wb.page.locator('.monaco-hover', { hasText: /checkpoint weights, iteration \d+/ }).waitFor({ timeout: 60_000 });
+    await screenshot(wb.page, 'after-restart');
+  });
+});
+
+async function openFile(wb: Workbench, name: string): Promise<void> {
+  await wb.page.keyboard.press('Escape');
+  await wb.page.keyboard.press('Control+P');
+  await wb.page.locator('.quick-input-widget input').fill(name);
+  await pickQuickItem(wb.page, name);
+  await wb.page.locator('.tabs-container .tab.active', { hasText: name }).waitFor();
+}
+
+async function hoverImagePath(wb: Workbench): Promise<void> {
+  const word = wb.page.locator('.editor-instance .view-line span', { hasText: '00003.png' }).last();
+  await word.waitFor();
+  const box = (await word.boundingBox())!;
+  await wb.page.mouse.move(box.x + box.width - 20, box.y + box.height / 2);
+}
