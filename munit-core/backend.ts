@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installGradientFixes } from './kernels/install.js';
 import { prepareThreadedWasm, ThreadedInit, unrefWasmThreads, wasmThreadCount } from './wasm-threads.js';
-import { adapterName, registerWebGpuBackend, WebGpuAdapter } from './webgpu.js';
+import { adapterName, gpuDeviceNodePresent, registerWebGpuBackend, WebGpuAdapter } from './webgpu.js';
 
 export type BackendChoice = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
 export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
@@ -78,11 +78,6 @@ export function describeBackend(info: BackendInfo): string {
   return `${info.choice} - ${info.detail}${skipped}`;
 }
 
-/** The backend in use and, on webgpu, its adapter, in one line (for `munit info` and the server); undefined before initBackend. */
-export function backendDescription(): string | undefined {
-  return current && describeBackend(current);
-}
-
 async function tryBackend(choice: BackendChoice, options: BackendOptions, forced: boolean): Promise<{ detail: string; adapter?: WebGpuAdapter }> {
   switch (choice) {
     case 'tensorflow-gpu':
@@ -94,6 +89,8 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions, forced
     }
     case 'webgpu': {
       // A software renderer is far slower than wasm: only when asked for by name (the tests do, for correctness).
+      // Without a GPU device node there is nothing to find, and probing Dawn would print its own warnings.
+      if (!forced && !gpuDeviceNodePresent()) throw new Error('no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)');
       const { adapter, passedOver } = await registerWebGpuBackend(forced);
       await setBackendOrThrow('webgpu');
       const why = passedOver.length ? ` (passed over ${passedOver.join('; ')})` : '';

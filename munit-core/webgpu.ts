@@ -27,6 +27,19 @@ export interface WebGpuStart {
 /** Names of software renderers as Dawn reports them in the adapter info. */
 const SOFTWARE_RENDERER = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
 
+/** On Linux a GPU shows as a device node (DRM render node, NVIDIA's, or WSL's); elsewhere we cannot tell cheaply. */
+export function gpuDeviceNodePresent(): boolean {
+  if (process.platform !== 'linux') return true;
+  const has = (dir: string, name: RegExp) => {
+    try {
+      return fs.readdirSync(dir).some((f) => name.test(f));
+    } catch {
+      return false;
+    }
+  };
+  return has('/dev/dri', /^renderD\d+$/) || has('/dev', /^(nvidia\d+|dxg)$/);
+}
+
 /**
  * Starts Dawn, picks an adapter and registers tfjs' 'webgpu' backend on a device of it (the caller then selects
  * the backend). Throws, saying why, when no acceptable adapter exists.
