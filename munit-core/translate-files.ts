@@ -10,11 +10,12 @@ import { listImageFolder } from './data/dataset.js';
 import { AdaINGen } from './networks/generator.js';
 import { Rng } from './random.js';
 import { encodePng } from './samples.js';
+import { loadTorchGenerators } from './torch/import-run.js';
 import { translateWithStyles } from './translate.js';
 
 export interface TranslateFilesOptions {
   config: MunitConfig;
-  /** A gen_*.safetensors file, a checkpoints folder or a run folder (the newest checkpoint is used). */
+  /** A gen_*.safetensors or reference gen_*.pt file, a checkpoints folder or a run folder (the newest checkpoint is used). */
   checkpoint: string;
   /** An image file or a folder of images. */
   input: string;
@@ -71,7 +72,8 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
   const written: string[] = [];
   let styles: tf.Tensor2D | undefined;
   try {
-    loadGenerators({ genA: gens.a, genB: gens.b }, genFile);
+    // A reference gen_*.pt (PyTorch) works as well as our safetensors.
+    (genFile.endsWith('.pt') ? loadTorchGenerators : loadGenerators)({ genA: gens.a, genB: gens.b }, genFile);
     const [source, target] = o.direction === 'a2b' ? [gens.a, gens.b] : [gens.b, gens.a];
     const [sourceDim, targetDim] = o.direction === 'a2b' ? [o.config.input_dim_a, o.config.input_dim_b] : [o.config.input_dim_b, o.config.input_dim_a];
     const rng = new Rng(o.seed);

@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
+import sharp from 'sharp';
 import { checkpointFile, completeCheckpoints, loadGenerators, resumeCheckpoint } from '../../munit-core/checkpoint.js';
 import { loadConfig, MunitConfig } from '../../munit-core/config/config.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
@@ -17,6 +18,7 @@ import { readSafetensors } from '../../munit-core/safetensors.js';
 import { runTraining } from '../../munit-core/training-run.js';
 import { MunitTrainer } from '../../munit-core/trainer.js';
 import { translateWithStyles } from '../../munit-core/translate.js';
+import { translateFiles } from '../../munit-core/translate-files.js';
 import { findReferenceCheckpoint, importTorchRun, loadTorchGenerators } from '../../munit-core/torch/import-run.js';
 import { networkPair, optimizerPair, readNetworkPair, readOptimizerPair } from '../../munit-core/torch/reference-checkpoint.js';
 import { decodeTorchFile, readTorchFile, tensorValues, TorchFileError, TorchTensor } from '../../munit-core/torch/torch-file.js';
@@ -131,6 +133,19 @@ describe('PyTorch files', () => {
     pt.dispose();
     ours.dispose();
     assert.equal(tf.memory().numTensors, before);
+  });
+
+  it('munit translate takes a reference gen_*.pt as its checkpoint, with the same output as the converted one', async () => {
+    const { result } = await importQuietly({ source: RUN, outputPath: path.join(root, 'translate-files') });
+    const input = path.join(root, 'input.png');
+    const size = config.new_size;
+    const rng = seeded(5);
+    await sharp(Buffer.from(Uint8Array.from({ length: size * size * 3 }, () => Math.floor(rng() * 256))), { raw: { width: size, height: size, channels: 3 } }).png().toFile(input);
+    const options = { config, input, direction: 'a2b' as const, numStyles: 2, seed: 1, synchronized: true };
+    const fromPt = await translateFiles({ ...options, checkpoint: path.join(ZIP, 'gen_00000002.pt'), outputFolder: path.join(root, 'from-pt') });
+    const fromOurs = await translateFiles({ ...options, checkpoint: result.runDir, outputFolder: path.join(root, 'from-ours') });
+    assert.equal(fromPt.length, 3);
+    for (const [i, file] of fromPt.entries()) assert.ok(fs.readFileSync(file).equals(fs.readFileSync(fromOurs[i])), path.basename(file));
   });
 
   it('finds the newest checkpoint by the reference rule: the last gen_/dis_ file by name, iteration from the name', () => {
