@@ -15,6 +15,7 @@ export interface EngineMethods {
   activations: [P.ActivationsParams & { outputPath: string }, P.ActivationsResult];
   configPreview: [P.ConfigPreviewParams & { outputPath: string }, P.ConfigPreviewResult];
   createDemoProject: [P.CreateDemoProjectParams, P.CreateDemoProjectResult];
+  importRun: [P.ImportRunParams & { outputPath: string }, P.ImportRunResult];
 }
 
 export type EngineMethod = keyof EngineMethods;

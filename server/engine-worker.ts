@@ -7,6 +7,7 @@ import { describeBackend, initBackend } from '../munit-core/backend.js';
 import { checkDataPaths, ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
 import { getKeySpec } from '../munit-core/config/schema.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
+import { importTorchRun } from '../munit-core/torch/import-run.js';
 import type { EngineEvent, EngineMethod, EngineMethods, EngineReply, EngineRequest } from './engine-messages.js';
 import { ModelHost } from './model-host.js';
 import * as requests from './model-requests.js';
@@ -85,6 +86,11 @@ const handlers: Handlers = {
     const summary = fs.existsSync(path.join(dataRoot, 'trainA')) ? undefined : await generateDemoDataset(dataRoot);
     if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(dataRoot));
     return { configPath, dataRoot, trainImages: summary?.images.trainA.length ?? fs.readdirSync(path.join(dataRoot, 'trainA')).length };
+  },
+  async importRun(params) {
+    const warnings: string[] = [];
+    const result = await importTorchRun({ source: params.source, config: params.configPath, logs: params.logs, outputPath: params.outputPath, onWarning: (w) => warnings.push(w) });
+    return { runFolder: result.runDir, iteration: result.iteration, metrics: result.metrics, warnings };
   },
   async configPreview(params) {
     try {

@@ -263,6 +263,30 @@ export namespace CreateDemoProject {
   export const type = new RequestType<CreateDemoProjectParams, CreateDemoProjectResult, void>(method);
 }
 
+export interface ImportRunParams {
+  /** A reference PyTorch run folder (outputs/<name>/), its checkpoints folder, or a gen_*.pt file. */
+  source: string;
+  /** The run's config; default: config.yaml of the reference run folder. */
+  configPath?: string;
+  /** TensorBoard logs (folder or event file); default: logs/<name>/ beside outputs/<name>/. */
+  logs?: string;
+}
+
+export interface ImportRunResult {
+  /** The converted run folder, under the workspace's output folder. */
+  runFolder: string;
+  iteration: number;
+  /** Lines of history written to metrics.jsonl from the TensorBoard logs. */
+  metrics: number;
+  warnings: string[];
+}
+
+/** client -> server: convert a PyTorch MUNIT run (checkpoints with Adam state, TensorBoard history) into a run folder. */
+export namespace ImportRun {
+  export const method = 'munit/importRun' as const;
+  export const type = new RequestType<ImportRunParams, ImportRunResult, void>(method);
+}
+
 /** The client-side commands the server's code lenses invoke (the extension registers them). */
 export const CLIENT_COMMANDS = {
   startTraining: 'munit.startTraining',

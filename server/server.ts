@@ -182,6 +182,13 @@ export function startServer(connection: Connection): void {
   }));
   connection.onRequest(P.CreateDemoProject.type, handle((params) => engine.request('createDemoProject', { folder: workspace.check(params?.folder, 'folder') })));
 
+  connection.onRequest(P.ImportRun.type, handle((params) => {
+    const source = workspace.check(params?.source, 'source');
+    const configPath = params.configPath === undefined ? undefined : workspace.check(params.configPath, 'configPath');
+    const logs = params.logs === undefined ? undefined : workspace.check(params.logs, 'logs');
+    return engine.request('importRun', { source, configPath, logs, outputPath: workspace.outputPathFor(configPath ?? source) });
+  }));
+
   connection.onShutdown(async () => {
     // Stop a running job cleanly so its last iterations are saved, then let the worker go.
     const running = [...jobs.values()].filter((j) => ['running', 'paused', 'starting'].includes(j.state));

@@ -272,6 +272,19 @@ describe('the MUNIT server over stdio', () => {
     });
   });
 
+  it('imports a PyTorch run with its history and translates with it', async () => {
+    const copy = path.join(workspace, 'pytorch-run');
+    fs.cpSync(path.join(__dirname, '../fixtures/torch/run'), copy, { recursive: true });
+    const imported = await server.connection.sendRequest(P.ImportRun.type, { source: path.join(copy, 'outputs/tiny') });
+    assert.equal(imported.iteration, 2);
+    assert.ok(imported.metrics > 0, 'TensorBoard history became metrics.jsonl lines');
+    assert.ok(imported.runFolder.startsWith(workspace));
+    const image = path.join(dataRoot, 'testB', fs.readdirSync(path.join(dataRoot, 'testB'))[0]);
+    const t = await server.connection.sendRequest(P.Translate.type, { runFolder: imported.runFolder, image, direction: 'b2a', style: { kind: 'random', count: 2 } });
+    assert.deepEqual([t.origin.kind, t.origin.iteration], ['checkpoint', 2]);
+    await assert.rejects(server.connection.sendRequest(P.ImportRun.type, { source: '/tmp' }), /outside the workspace/);
+  });
+
   it('stops a job whose loss turns NaN, names the term and iteration, and keeps the last checkpoint', async () => {
     const configPath = writeConfig('nan', { ...FAST, max_iter: 400, snapshot_save_iter: 2 });
     const job = await server.connection.sendRequest(P.StartTraining.type, { configPath });
