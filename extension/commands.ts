@@ -147,7 +147,7 @@ async function translateImage(munit: MunitContext, arg: unknown): Promise<string
     fs.writeFileSync(file, Buffer.from(output.png, 'base64'));
     return file;
   });
-  await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(files[0]), { viewColumn: vscode.ViewColumn.Beside, preview: true });
+  await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(files[0]), { viewColumn: vscode.ViewColumn.Beside, preview: true, preserveFocus: true });
   void vscode.window.showInformationMessage(
     `Translated ${path.basename(image)} ${direction.label} with ${files.length} random styles (${result.origin.kind} weights, iteration ${result.origin.iteration}) into ${vscode.workspace.asRelativePath(folder)}.`,
   );

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { chromium, type Browser, type Frame, type Page } from 'playwright-core';
 
 export const REPO = path.resolve(__dirname, '../..');
-const CODE_SERVER = path.join(REPO, 'test/e2e/host/node_modules/code-server/out/node/entry.js');
+export const CODE_SERVER = path.join(REPO, 'test/e2e/host/node_modules/code-server/out/node/entry.js');
 export const RESULTS = path.join(REPO, 'test-results/e2e');
 
 export interface WorkbenchOptions {
@@ -30,6 +30,8 @@ export interface Workbench {
   automationExit: Promise<number>;
   /** code-server's own output, for diagnosing failures. */
   serverLog: string[];
+  /** Uncaught script errors of the page and its webviews, and Content-Security-Policy violations. */
+  pageErrors: string[];
   /** Processes below code-server (extension host, language server, ...) whose command line matches. */
   processes(commandLine: RegExp): { pid: number; commandLine: string }[];
   close(): Promise<void>;
@@ -88,6 +90,11 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     const automationLog: string[] = [];
+    const pageErrors: string[] = [];
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) pageErrors.push(message.text());
+    });
     let exited: (code: number) => void = () => undefined;
     const automationExit = new Promise<number>((resolve) => (exited = resolve));
     await page.exposeFunction('codeAutomationLog', (_type: string, args: unknown[]) => automationLog.push(args.map(String).join(' ')));
@@ -100,7 +107,7 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
     await page.goto(url);
     await page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
     const processes = (commandLine: RegExp) => descendants(server.pid!).filter((p) => commandLine.test(p.commandLine));
-    return { page, workspace: dirs.workspace, automationLog, automationExit, serverLog, processes, close };
+    return { page, workspace: dirs.workspace, automationLog, automationExit, serverLog, pageErrors, processes, close };
   } catch (error) {
     await close();
     throw new Error(`${(error as Error).message}\ncode-server said:\n${serverLog.join('')}`);
@@ -108,25 +115,34 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
 }
 
 /** Runs a command from the palette by its title (e.g. 'MUNIT: Start Training'). Commands register a moment after the
- * workbench appears and an open palette does not refresh, so it closes and retries until the command is listed. */
-export async function runCommand(page: Page, title: string, timeoutMs = 30_000): Promise<void> {
+ * workbench appears and an open palette does not refresh, so it closes and retries until the command is listed. With
+ * `thenPick`, also picks that item of the quick pick the command opens, running the command again if the quick pick
+ * closed before showing it (a webview that finishes loading takes the focus and closes quick inputs). */
+export async function runCommand(page: Page, title: string, thenPick?: string | RegExp, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const input = page.locator('.quick-input-widget input');
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 0 && Date.now() > deadline) throw new Error(`Command '${title}'${thenPick ? ` and its item ${thenPick}` : ''} did not appear`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
-    await input.waitFor();
+    const opened = await input.waitFor({ timeout: 2_000 }).then(() => true, () => false);
+    if (!opened) {
+      // A focused webview (e.g. an image preview) may keep F1 from the workbench: give the focus back to it.
+      await page.locator('.part.titlebar').click();
+      continue;
+    }
     await input.fill(`>${title}`);
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
     const shown = await row.waitFor({ timeout: 2_000 }).then(() => true, () => false);
-    if (shown) {
-      const label = (await row.getAttribute('aria-label')) ?? '';
-      if (label.startsWith(title)) {
-        await input.press('Enter');
+    if (shown && ((await row.getAttribute('aria-label')) ?? '').startsWith(title)) {
+      await input.press('Enter');
+      if (!thenPick) return;
+      const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: thenPick }).first();
+      if (await item.waitFor({ timeout: 5_000 }).then(() => true, () => false)) {
+        await item.click();
         return;
       }
     }
-    if (Date.now() > deadline) throw new Error(`Command '${title}' did not appear in the palette`);
     await page.waitForTimeout(500);
   }
 }
@@ -155,8 +171,8 @@ export async function webviewFrame(page: Page, tab: string, pageTitle: string): 
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {
-  fs.mkdirSync(RESULTS, { recursive: true });
   const file = path.join(RESULTS, `${name}.png`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   await page.screenshot({ path: file });
   return file;
 }
