@@ -198,6 +198,17 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     await status.locator('.codicon-circuit-board').waitFor({ timeout: 60_000 });
   });
 
+  test('after a window reload the panels come back with their runs', async () => {
+    await wb.page.reload();
+    await wb.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
+    const curves = await webviewFrame(wb.page, 'Loss Curves: demo', 'Loss Curves');
+    const points = () => curves.locator('munit-loss-curves').evaluate((el) => (el as unknown as { chart?: { data: unknown[][] } }).chart?.data[0]?.length ?? 0);
+    await eventually('the restored history on the chart', async () => ((await points()) >= 5 ? true : undefined), 60_000);
+    const architecture = await webviewFrame(wb.page, 'Architecture: demo', 'Architecture');
+    await architecture.locator('[data-group-id="gen_a/enc_style"]').waitFor({ timeout: 60_000 });
+    await screenshot(wb.page, 'after-reload');
+  });
+
   test('no script errors or content-security-policy violations in the window or the panels', () => {
     assert.deepEqual(wb.pageErrors, []);
   });
