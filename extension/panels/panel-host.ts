@@ -165,10 +165,6 @@ export class PanelSlot<K extends PanelKind, H extends PanelHost<K>> {
     );
   }
 
-  get host(): H | undefined {
-    return this.current;
-  }
-
   show(source: PanelSource): H {
     if (this.current) {
       this.current.setSource(source);

@@ -89,12 +89,17 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    fs.mkdirSync(RESULTS, { recursive: true });
     const automationLog: string[] = [];
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // Everything the window and its webviews print, kept as an artifact: it explains most failures.
+    const consoleLog = fs.createWriteStream(path.join(RESULTS, `console-${port}.log`));
     page.on('console', (message) => {
+      consoleLog.write(`[${message.type()}] ${message.location().url.slice(0, 120)}: ${message.text()}\n`);
       if (message.text().includes('Content Security Policy')) pageErrors.push(message.text());
     });
+    page.on('requestfailed', (request) => consoleLog.write(`[requestfailed] ${request.url()}: ${request.failure()?.errorText}\n`));
     let exited: (code: number) => void = () => undefined;
     const automationExit = new Promise<number>((resolve) => (exited = resolve));
     await page.exposeFunction('codeAutomationLog', (_type: string, args: unknown[]) => automationLog.push(args.map(String).join(' ')));
@@ -161,10 +166,9 @@ export async function webviewFrame(page: Page, tab: string, pageTitle: string): 
   await tabLocator.waitFor({ timeout: 60_000 });
   await tabLocator.click();
   return eventually(`the webview titled '${pageTitle}'`, async () => {
-    for (const frame of page.frames()) {
-      if (frame.name() === 'active-frame' || frame.url().includes('fake.html')) {
-        if ((await frame.title().catch(() => '')) === pageTitle) return frame;
-      }
+    // The newest first: a webview that reloads its page leaves the old frame behind for a moment.
+    for (const frame of page.frames().reverse()) {
+      if ((await frame.title().catch(() => '')) === pageTitle) return frame;
     }
     return undefined;
   }, 60_000);

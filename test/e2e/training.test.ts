@@ -5,7 +5,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
-import type { Locator } from 'playwright-core';
+import type { Frame, Locator } from 'playwright-core';
 import { eventually, openWorkbench, pickQuickItem, runCommand, screenshot, webviewFrame, type Workbench } from './harness.js';
 
 /** The demo config, shortened for a test: frequent logs, grids and checkpoints; stopped by the test long before max_iter. */
@@ -199,13 +199,16 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('after a window reload the panels come back with their runs', async () => {
-    await wb.page.reload();
+    // The command, not a browser reload: it lets the workbench save its editors first, as a person's reload does.
+    const reloaded = wb.page.waitForEvent('load');
+    await runCommand(wb.page, 'Developer: Reload Window');
+    await reloaded;
     await wb.page.locator('.monaco-workbench .part.statusbar').waitFor({ timeout: 60_000 });
-    const curves = await webviewFrame(wb.page, 'Loss Curves: demo', 'Loss Curves');
+    const curves = await restoredPanel(wb, 'Loss Curves: demo', 'Loss Curves', 'munit-loss-curves', 'Architecture: demo');
     const points = () => curves.locator('munit-loss-curves').evaluate((el) => (el as unknown as { chart?: { data: unknown[][] } }).chart?.data[0]?.length ?? 0);
     await eventually('the restored history on the chart', async () => ((await points()) >= 5 ? true : undefined), 60_000);
-    const architecture = await webviewFrame(wb.page, 'Architecture: demo', 'Architecture');
-    await architecture.locator('[data-group-id="gen_a/enc_style"]').waitFor({ timeout: 60_000 });
+    const architecture = await restoredPanel(wb, 'Architecture: demo', 'Architecture', '[data-group-id="gen_a/enc_style"]', 'Loss Curves: demo');
+    await architecture.getByText(/checkpoint weights, iteration \d+/).waitFor({ timeout: 30_000 });
     await screenshot(wb.page, 'after-reload');
   });
 
@@ -213,6 +216,18 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     assert.deepEqual(wb.pageErrors, []);
   });
 });
+
+/** A panel restored after a reload, showing `shown`. code-server sometimes hands a restored webview the previous page's
+ * service worker ("Found unexpected service worker controller" in the console) and its script never loads; showing
+ * another tab and then the panel again gives it a fresh frame, as it would for a person who clicks around. */
+async function restoredPanel(wb: Workbench, tab: string, pageTitle: string, shown: string, otherTab: string): Promise<Frame> {
+  for (let attempt = 0; ; attempt++) {
+    const frame = await webviewFrame(wb.page, tab, pageTitle);
+    if (await frame.locator(shown).first().waitFor({ state: 'attached', timeout: 20_000 }).then(() => true, () => false)) return frame;
+    if (attempt === 2) throw new Error(`the restored panel '${tab}' stayed empty`);
+    await wb.page.locator('.tabs-container .tab', { hasText: otherTab }).first().click();
+  }
+}
 
 async function openFile(wb: Workbench, name: string): Promise<void> {
   await wb.page.keyboard.press('Escape');
