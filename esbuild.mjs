@@ -1,4 +1,4 @@
-// Bundles the command line (and, as they arrive, the server and the extension) into dist/.
+// Bundles the command line, the server (with its engine worker), the extension and the panels into dist/.
 // `node esbuild.mjs [--watch]`. Type checking is separate: `npm run typecheck`.
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
@@ -15,8 +15,11 @@ const dist = path.resolve('dist');
  */
 const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'webgpu', 'vscode'];
 
-const entries = [
+/** Node bundles. The server runs training in a worker thread, which is its own bundle. */
+const nodeEntries = [
   { in: 'munit-core/cli.ts', out: 'munit' },
+  { in: 'server/main.ts', out: 'server' },
+  { in: 'server/engine-worker.ts', out: 'engine-worker' },
   { in: 'extension/extension.ts', out: 'extension' },
 ];
 
@@ -29,7 +32,7 @@ function copyWasmBinaries() {
 }
 
 const options = {
-  entryPoints: entries,
+  entryPoints: nodeEntries,
   outdir: dist,
   bundle: true,
   platform: 'node',
