@@ -99,6 +99,11 @@ describe('loss curves', () => {
       const live = lossHistory('/runs/demo', 2010, 1).entries.slice(2000);
       for (const entry of live) await panel.notify('metrics', { jobId: 'job-1', runFolder: '/runs/demo', ...entry });
       await panel.page.waitForFunction(() => (document.querySelector('munit-loss-curves') as unknown as { chart: { data: unknown[][] } }).chart.data[0]!.length === 2010);
+      // The x axis follows the live points (it is not zoomed in).
+      await panel.page.waitForFunction(() => {
+        const c = (document.querySelector('munit-loss-curves') as unknown as { chart: { data: number[][]; scales: { x: { max: number } } } }).chart;
+        return c.scales.x.max === c.data[0]!.at(-1);
+      });
 
       await panel.notify('history', { runs: [lossHistory('/runs/older', 1500, 7)] });
       await panel.page.waitForFunction(() => (document.querySelector('munit-loss-curves') as unknown as { chart: { series: unknown[] } }).chart.series.length > 40);

@@ -88,6 +88,8 @@ export class LossCurves extends PanelElement<LossCurvesContract> {
   private terms: string[] = [];
   private needsChart = false;
   private frame = 0;
+  /** The iterations the x axis showed after its last automatic fit; a narrower axis means the user zoomed in. */
+  private shownRange?: [number, number];
   private needsSmoothing = false;
   private readonly resize = new ResizeObserver(() => this.fitChart());
   private readonly themeWatch = new MutationObserver(() => this.rebuildChart());
@@ -297,7 +299,9 @@ export class LossCurves extends PanelElement<LossCurvesContract> {
         draw: [(u) => this.drawChangeMarkers(u, marker, font)],
       },
     };
-    this.chart = new uPlot(options, this.chartData(), box);
+    const data = this.chartData();
+    this.chart = new uPlot(options, data, box);
+    this.shownRange = data[0].length > 0 ? [data[0][0]!, data[0][data[0].length - 1]!] : undefined;
     this.resize.disconnect();
     this.resize.observe(box);
   }
@@ -360,10 +364,13 @@ export class LossCurves extends PanelElement<LossCurvesContract> {
       }
       const chart = this.chart;
       if (!chart) return;
-      // Keep a zoomed-in view; otherwise follow the data.
-      const [xs] = chart.data;
-      const zoomed = xs.length > 0 && (chart.scales.x!.min! > xs[0]! || chart.scales.x!.max! < xs[xs.length - 1]!);
-      chart.setData(this.chartData(), !zoomed);
+      // Keep a zoomed-in view; otherwise follow the data. Compared with the range last shown, not with chart.data:
+      // live points are appended to the same arrays, so chart.data already holds them.
+      const zoomed = this.shownRange !== undefined && (chart.scales.x!.min! > this.shownRange[0] || chart.scales.x!.max! < this.shownRange[1]);
+      const data = this.chartData();
+      chart.setData(data, !zoomed);
+      const xs = data[0];
+      if (!zoomed && xs.length > 0) this.shownRange = [xs[0]!, xs[xs.length - 1]!];
       this.requestUpdate();
     });
   }
