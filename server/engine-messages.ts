@@ -37,7 +37,7 @@ export type EngineEvent =
   | { event: 'samples'; params: P.SamplesParams }
   | { event: 'jobState'; params: P.JobStatus }
   | { event: 'log'; level: 'info' | 'warn' | 'error'; message: string }
-  /** Sent by the main thread's Engine itself when the worker died; a new one is starting. */
-  | { event: 'crashed'; reason: string };
+  /** Sent by the main thread's Engine itself when the worker died, and whether a new one is starting. */
+  | { event: 'crashed'; reason: string; restarting: boolean };
 
 export type EngineMessage = EngineReply | EngineEvent;

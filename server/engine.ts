@@ -4,6 +4,9 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { EngineEvent, EngineMessage, EngineMethod, EngineMethods } from './engine-messages.js';
 
+const MAX_CRASHES = 3;
+const CRASH_WINDOW_MS = 60_000;
+
 type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
 export interface EngineListener {
@@ -26,6 +29,8 @@ export class Engine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing = false;
+  /** When the worker died recently; a worker that keeps dying (e.g. a missing native module) is not restarted. */
+  private crashes: number[] = [];
 
   constructor(private readonly listener: EngineListener) {
     this.start();
@@ -53,6 +58,7 @@ export class Engine {
   private start(): void {
     // Workers inherit execArgv, so --max-old-space-size carries over.
     this.worker = createWorker();
+    let lastError = '';
     this.ready = new Promise<string>((resolve, reject) => {
       this.worker.on('message', (message: EngineMessage) => {
         if ('id' in message) {
@@ -63,19 +69,32 @@ export class Engine {
         } else if (message.event === 'ready') {
           resolve(message.backend);
         } else {
+          if (message.event === 'log' && message.level === 'error') lastError = message.message;
           this.listener(message);
         }
       });
       this.worker.once('exit', (code) => {
-        const reason = `the MUNIT engine stopped (exit code ${code})`;
+        const reason = `the MUNIT engine stopped (exit code ${code}${lastError ? `: ${lastError}` : ''})`;
         reject(new Error(reason));
         for (const p of this.pending.values()) p.reject(new Error(`${reason}; the request was lost`));
         this.pending.clear();
         if (this.closing) return;
-        this.listener({ event: 'crashed', reason });
-        this.start();
+        const now = Date.now();
+        this.crashes = [...this.crashes.filter((t) => now - t < CRASH_WINDOW_MS), now];
+        if (this.crashes.length > MAX_CRASHES) {
+          const final = `${reason}; it failed ${this.crashes.length} times within a minute, so it is not restarted (see the log above)`;
+          this.listener({ event: 'crashed', reason: final, restarting: false });
+          this.ready = Promise.reject(new Error(final));
+          this.ready.catch(() => undefined);
+          return;
+        }
+        this.listener({ event: 'crashed', reason, restarting: true });
+        setTimeout(() => this.start(), 500 * this.crashes.length);
       });
-      this.worker.on('error', (err) => this.listener({ event: 'log', level: 'error', message: `engine error: ${err.stack ?? err.message}` }));
+      this.worker.on('error', (err) => {
+        lastError = err.message;
+        this.listener({ event: 'log', level: 'error', message: `engine error: ${err.stack ?? err.message}` });
+      });
     });
     this.ready.catch(() => undefined);
   }

@@ -44,7 +44,7 @@ export function startServer(connection: Connection): void {
         connection.console[e.level === 'warn' ? 'warn' : e.level](e.message);
         break;
       case 'crashed':
-        connection.console.error(`${e.reason}; starting a new engine. Training since the last checkpoint is lost: resume from it.`);
+        connection.console.error(e.restarting ? `${e.reason}; starting a new engine. Training since the last checkpoint is lost: resume from it.` : e.reason);
         for (const job of jobs.values()) {
           if (['starting', 'running', 'paused', 'stopping'].includes(job.state)) onJobState({ ...job, state: 'failed', message: `${e.reason}; resume from the last checkpoint` });
         }

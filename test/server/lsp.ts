@@ -64,7 +64,10 @@ export async function startServer(workspace: string, env: Record<string, string>
       capabilities: { window: { workDoneProgress: true } },
     }),
     exited,
-  ])) as ServerSession['initializeResult'];
+  ]).catch((err: Error) => {
+    child.kill('SIGKILL');
+    throw err;
+  })) as ServerSession['initializeResult'];
   exited.catch(() => undefined);
   await connection.sendNotification('initialized', {});
 

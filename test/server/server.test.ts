@@ -301,6 +301,12 @@ describe('the MUNIT server over stdio', () => {
     assert.equal(t.origin.iteration, checkpoints.at(-1));
   });
 
+  it('reports an engine that cannot start, and gives up restarting it instead of looping', async () => {
+    const started = Date.now();
+    await assert.rejects(startServer(workspace, { MUNIT_BACKEND: 'no-such-backend' }), /unknown backend 'no-such-backend'/);
+    assert.ok(Date.now() - started < 60_000);
+  });
+
   it('loses at most the work since the last checkpoint when killed, and resumes from it', async () => {
     const configPath = writeConfig('killed', { ...FAST, max_iter: 400, snapshot_save_iter: 3 });
     const second = await startServer(workspace);
