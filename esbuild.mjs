@@ -31,6 +31,17 @@ function copyWasmBinaries() {
   }
 }
 
+/**
+ * sharp (native libvips) cannot be bundled: its runtime goes to dist/node_modules, where `require('sharp')` from the
+ * bundles finds it, so the VSIX carries it. Its native half is this machine's platform (@img/sharp-<os>-<arch>).
+ */
+function copySharp() {
+  const packages = ['sharp', ...fs.readdirSync('node_modules/@img').map((p) => `@img/${p}`), 'detect-libc', 'semver'];
+  const target = path.join(dist, 'node_modules');
+  fs.rmSync(target, { recursive: true, force: true });
+  for (const name of packages) fs.cpSync(path.join('node_modules', name), path.join(target, name), { recursive: true, dereference: true });
+}
+
 const options = {
   entryPoints: nodeEntries,
   outdir: dist,
@@ -66,6 +77,7 @@ const webviewOptions = {
 const builds = process.argv.includes('--webviews') ? [webviewOptions] : [options, webviewOptions];
 fs.mkdirSync(dist, { recursive: true });
 copyWasmBinaries();
+if (!process.argv.includes('--webviews')) copySharp();
 if (watch) {
   for (const build of builds) await (await esbuild.context(build)).watch();
 } else {

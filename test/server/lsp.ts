@@ -23,8 +23,10 @@ export interface ServerSession {
   close(): Promise<void>;
 }
 
-export async function startServer(workspace: string, env: Record<string, string> = {}): Promise<ServerSession> {
-  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'server/main.ts'), '--stdio'], {
+/** Starts server/main.ts from the sources (through tsx), or a bundled server file such as an installed dist/server.js. */
+export async function startServer(workspace: string, env: Record<string, string> = {}, bundle?: string): Promise<ServerSession> {
+  const args = bundle ? [bundle, '--stdio'] : ['--import', TSX, path.join(ROOT, 'server/main.ts'), '--stdio'];
+  const child = spawn(process.execPath, args, {
     cwd: workspace,
     env: { ...process.env, MUNIT_BACKEND: 'wasm', ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
