@@ -5,7 +5,6 @@ import * as vscode from 'vscode';
 import * as P from '../server/protocol.js';
 import type { MunitContext } from './context.js';
 import type { PanelSource } from './panels/panel-host.js';
-import { readTunableSettings } from './run-files.js';
 import { readSettings } from './settings.js';
 
 export function registerCommands(munit: MunitContext): void {
@@ -161,7 +160,7 @@ async function tuneRunningJob(munit: MunitContext): Promise<P.UpdateHyperparamet
     void vscode.window.showInformationMessage('No MUNIT training job is running.');
     return undefined;
   }
-  const settings = readTunableSettings(job.runFolder);
+  const settings = await munit.request(P.GetHyperparameters.type, { jobId: job.jobId }).catch(() => undefined);
   const panelItem = { label: '$(settings) Open the Tuning panel', description: 'sliders, style previews', key: undefined };
   const picked = await vscode.window.showQuickPick(
     [panelItem, ...P.TUNABLE_KEYS.map((key) => ({ label: key, description: settings ? String(settings[key]) : undefined, key }))],

@@ -1,9 +1,8 @@
 // What a run folder holds on disk (written by munit-core/training-run.ts), read for the panels: the metrics history,
-// the numbered sample grids and the settings in force. The extension reads files; it never loads the model.
+// and the numbered sample grids. The extension reads files; it never loads the model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { parse } from 'yaml';
-import { TUNABLE_KEYS, type LoggedMetrics, type SamplesParams, type TunableSettings } from '../server/protocol.js';
+import { type LoggedMetrics, type SamplesParams, type TunableSettings } from '../server/protocol.js';
 import type { MetricsEntry, RunHistory } from '../webviews/protocol.js';
 
 /** A line of metrics.jsonl: flat metrics (iteration, lr, seconds_per_iter, time, every loss term), or a settings change. */
@@ -67,14 +66,3 @@ export function readSampleHistory(runFolder: string, jobId: string): SamplesPara
   return [...steps.values()];
 }
 
-/** The settings a job runs with: its run folder's copy of the config, then every change recorded since. Undefined
- * when the copy leaves a setting to its default (the server has no request for the values in force). */
-export function readTunableSettings(runFolder: string): TunableSettings | undefined {
-  const copy = path.join(runFolder, 'config.yaml');
-  if (!fs.existsSync(copy)) return undefined;
-  const config = parse(fs.readFileSync(copy, 'utf8')) as Record<string, unknown>;
-  const settings: Partial<Record<keyof TunableSettings, number>> = {};
-  for (const key of TUNABLE_KEYS) if (typeof config[key] === 'number') settings[key] = config[key];
-  for (const line of readMetricsLines(runFolder)) if (line.changes) Object.assign(settings, line.changes);
-  return TUNABLE_KEYS.every((key) => settings[key] !== undefined) ? (settings as TunableSettings) : undefined;
-}

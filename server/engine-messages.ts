@@ -9,6 +9,7 @@ export interface EngineMethods {
   pauseTraining: [P.JobParams, P.JobStatus];
   resumeTraining: [P.JobParams, P.JobStatus];
   listJobs: [void, P.JobStatus[]];
+  getHyperparameters: [P.JobParams, P.TunableSettings];
   updateHyperparameters: [P.UpdateHyperparametersParams, P.UpdateHyperparametersResult];
   architecture: [P.ArchitectureParams & { outputPath: string }, P.ArchitectureResult];
   translate: [P.TranslateParams & { outputPath: string }, P.TranslateResult];

@@ -71,6 +71,7 @@ const handlers: Handlers = {
     return job.status();
   },
   listJobs: (): JobStatus[] => jobs.map((j) => j.status()),
+  getHyperparameters: (params) => findJob(params).settings(),
   updateHyperparameters(params) {
     const job = findJob(params);
     if (!job.active) throw new Error(`training job ${job.jobId} is ${job.state}; live changes need a running job`);

@@ -151,6 +151,12 @@ export interface UpdateHyperparametersResult {
   settings: TunableSettings;
 }
 
+/** client -> server: the loss weights, lr and display intervals a running job uses now. */
+export namespace GetHyperparameters {
+  export const method = 'munit/getHyperparameters' as const;
+  export const type = new RequestType<JobParams, TunableSettings, void>(method);
+}
+
 /** client -> server: live tuning of a running job, applied from the next iteration. */
 export namespace UpdateHyperparameters {
   export const method = 'munit/updateHyperparameters' as const;

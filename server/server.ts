@@ -160,6 +160,7 @@ export function startServer(connection: Connection): void {
   connection.onRequest(P.PauseTraining.type, handle((params) => engine.request('pauseTraining', params ?? {})));
   connection.onRequest(P.ResumeTraining.type, handle((params) => engine.request('resumeTraining', params ?? {})));
   connection.onRequest(P.ListJobs.type, handle(() => engine.request('listJobs', undefined)));
+  connection.onRequest(P.GetHyperparameters.type, handle((params) => engine.request('getHyperparameters', params ?? {})));
   connection.onRequest(P.UpdateHyperparameters.type, handle((params) => engine.request('updateHyperparameters', params)));
   connection.onRequest(P.Architecture.type, handle((params) => engine.request('architecture', withSource(params))));
   connection.onRequest(P.Translate.type, handle((params) => {

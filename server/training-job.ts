@@ -134,11 +134,13 @@ export class TrainingJob {
       const fromIteration = trainer.iteration + 1;
       recordSettingsChange(this.runFolder, fromIteration, changes as Record<string, number>);
       Object.assign(this.pendingChanges, changes);
-      const settings = Object.fromEntries(
-        TUNABLE_KEYS.map((k) => [k, k in trainer.hyper ? trainer.hyper[k as keyof typeof trainer.hyper] : (config as unknown as Record<string, number>)[k]]),
-      ) as TunableSettings;
-      return { fromIteration, settings };
+      return { fromIteration, settings: tunableSettings(trainer, config) };
     });
+  }
+
+  /** The loss weights, lr and display intervals in force. */
+  settings(): Promise<TunableSettings> {
+    return this.withTrainer(tunableSettings);
   }
 
   private onMetrics(m: LoggedMetrics): void {
@@ -170,4 +172,9 @@ export class TrainingJob {
     this.state = state;
     this.events.state(this.status());
   }
+}
+
+function tunableSettings(trainer: MunitTrainer, config: MunitConfig): TunableSettings {
+  const values = (k: string) => (k in trainer.hyper ? trainer.hyper[k as keyof typeof trainer.hyper] : (config as unknown as Record<string, number>)[k]);
+  return Object.fromEntries(TUNABLE_KEYS.map((k) => [k, values(k)])) as TunableSettings;
 }

@@ -4,7 +4,6 @@ import type * as vscode from 'vscode';
 import * as P from '../../server/protocol.js';
 import type { CommandOf, RequestHandlers, TuningContract } from '../../webviews/protocol.js';
 import type { MunitContext } from '../context.js';
-import { readTunableSettings } from '../run-files.js';
 import { PanelHost, PanelSlot, type PanelSource } from './panel-host.js';
 import { pickImage } from './pick-image.js';
 
@@ -21,11 +20,11 @@ export class TuningHost extends PanelHost<'tuning'> {
 
   constructor(panel: vscode.WebviewPanel, munit: MunitContext, source: PanelSource) {
     super('tuning', panel, munit, source);
-    this.disposables.push(munit.jobs.onDidChange(() => this.sendJob()));
+    this.disposables.push(munit.jobs.onDidChange(() => void this.sendJob()));
   }
 
   protected async ready(): Promise<void> {
-    this.sendJob();
+    await this.sendJob();
     if (this.source.configPath) this.notify('images', { images: this.munit.configs.testImages(this.source.configPath) });
   }
 
@@ -33,9 +32,10 @@ export class TuningHost extends PanelHost<'tuning'> {
     // 'ready' is the panel's only command.
   }
 
-  private sendJob(): void {
+  private async sendJob(): Promise<void> {
     const job = this.munit.jobs.active ?? null;
-    this.notify('job', { job, settings: (job && readTunableSettings(job.runFolder)) ?? null });
+    const settings = job ? await this.munit.request(P.GetHyperparameters.type, { jobId: job.jobId }).catch(() => null) : null;
+    this.notify('job', { job, settings });
   }
 }
 

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { readRunHistory, readSampleHistory, readTunableSettings } from '../../extension/run-files.js';
+import { readRunHistory, readSampleHistory } from '../../extension/run-files.js';
 
 function runFolder(files: Record<string, string | Buffer>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'munit-run-'));
@@ -43,12 +43,4 @@ test('numbered sample grids are grouped by iteration; the unnumbered current one
   assert.deepEqual(steps.map((s) => [s.iteration, s.grids.map((g) => g.name)]), [[4, ['a2b_train', 'b2a_test']], [8, ['a2b_train']]]);
   assert.equal(steps[0].grids[0].png, png.toString('base64'));
   assert.equal(steps[0].jobId, 'job-1');
-});
-
-test('the settings in force are the run copy of the config with the recorded changes applied', () => {
-  const config = 'lr: 0.0001\ngan_w: 1\nrecon_x_w: 10\nrecon_s_w: 1\nrecon_c_w: 1\nrecon_x_cyc_w: 0\nvgg_w: 0\nimage_display_iter: 100\nimage_save_iter: 1000\nlog_iter: 10\nsnapshot_save_iter: 1000\n';
-  const dir = runFolder({ 'config.yaml': config, 'metrics.jsonl': [line(2, 22), JSON.stringify({ iteration: 3, time: 't', changes: { recon_x_w: 5, log_iter: 2 } })].join('\n') });
-  assert.deepEqual(readTunableSettings(dir), { lr: 0.0001, gan_w: 1, recon_x_w: 5, recon_s_w: 1, recon_c_w: 1, recon_x_cyc_w: 0, vgg_w: 0, image_display_iter: 100, image_save_iter: 1000, log_iter: 2, snapshot_save_iter: 1000 });
-  // A key left to its default is unknown here.
-  assert.equal(readTunableSettings(runFolder({ 'config.yaml': 'lr: 0.0001\n' })), undefined);
 });

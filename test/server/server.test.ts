@@ -225,6 +225,8 @@ describe('the MUNIT server over stdio', () => {
     it('applies a loss weight changed live from the next iteration and records it', async () => {
       const result = await server.connection.sendRequest(P.UpdateHyperparameters.type, { jobId: job.jobId, changes: { recon_x_w: 3, image_display_iter: 1000 } });
       assert.equal(result.settings.recon_x_w, 3);
+      const inForce = await server.connection.sendRequest(P.GetHyperparameters.type, { jobId: job.jobId });
+      assert.deepEqual([inForce.recon_x_w, inForce.image_display_iter, inForce.lr, inForce.gan_w], [3, 1000, 0.0002, 1]);
       const withChange = await server.waitFor(P.Metrics.type, (p) => p.jobId === job.jobId && p.changes !== undefined);
       assert.deepEqual(withChange.changes, { recon_x_w: 3, image_display_iter: 1000 });
       assert.ok(withChange.metrics.iteration >= result.fromIteration);
