@@ -14,6 +14,7 @@ export function registerCommands(munit: MunitContext): void {
     'munit.pauseTraining': () => jobRequest(munit, P.PauseTraining.type),
     'munit.resumeTraining': () => jobRequest(munit, P.ResumeTraining.type),
     'munit.createDemoProject': () => createDemoProject(munit),
+    'munit.openPyTorchRun': (arg) => openPyTorchRun(munit, arg),
     'munit.openLossCurves': async (arg) => showPanel(munit, 'lossCurves', arg),
     'munit.showArchitecture': async (arg) => showPanel(munit, 'architecture', arg),
     'munit.showSamples': async (arg) => showPanel(munit, 'samples', arg),
@@ -108,6 +109,31 @@ async function modelSource(munit: MunitContext, arg: unknown, placeHolder: strin
   }
   const configPath = munit.jobs.active?.configPath ?? munit.configs.recent ?? (await munit.configs.pick(placeHolder));
   return configPath ? { configPath } : undefined;
+}
+
+/** A run of the reference PyTorch code: converted by the server into a run folder here, then shown as any run. */
+async function openPyTorchRun(munit: MunitContext, arg: unknown): Promise<P.ImportRunResult | undefined> {
+  const source = arg instanceof vscode.Uri
+    ? arg.fsPath
+    : (await vscode.window.showOpenDialog({
+        title: 'A PyTorch MUNIT run folder (outputs/<name>), its checkpoints folder, or a gen_*.pt file',
+        canSelectFolders: true,
+        canSelectFiles: true,
+        filters: { 'PyTorch checkpoints': ['pt'] },
+        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+      }))?.[0]?.fsPath;
+  if (!source) return undefined;
+  const result = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `MUNIT: importing ${path.basename(source)} (weights, Adam state, TensorBoard history)` },
+    () => munit.request(P.ImportRun.type, { source }),
+  );
+  for (const warning of result.warnings) munit.output.warn(`import: ${warning}`);
+  munit.panels.lossCurves.show({ runFolder: result.runFolder });
+  void vscode.window.showInformationMessage(
+    `Imported iteration ${result.iteration} into ${vscode.workspace.asRelativePath(result.runFolder)} (${result.metrics} logged iterations)` +
+      (result.warnings.length ? `; ${result.warnings.length} warnings in the MUNIT log.` : '.'),
+  );
+  return result;
 }
 
 async function showPanel(munit: MunitContext, kind: 'lossCurves' | 'architecture' | 'samples' | 'activations', arg: unknown): Promise<void> {

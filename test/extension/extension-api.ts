@@ -1,6 +1,8 @@
 // Checks made from inside the extension host with the full vscode API: what the extension contributes and registers,
 // and the language client's state through a restart.
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MunitContext } from '../../extension/context.js';
 import { test } from './runner.js';
@@ -103,4 +105,20 @@ test('Start Training with a broken config reports the validation error and start
   const status = await vscode.commands.executeCommand('munit.startTraining', config.fsPath);
   assert.equal(status, undefined, 'no job status');
   assert.equal(munit.jobs.active, undefined);
+});
+
+test('Open PyTorch Run imports a reference run into the workspace and opens its loss curves', async () => {
+  await activated();
+  const extension = vscode.extensions.getExtension(EXTENSION_ID)!;
+  const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+  const copy = path.join(folder, 'pytorch-run');
+  fs.cpSync(path.join(extension.extensionPath, 'test/fixtures/torch/run'), copy, { recursive: true });
+  const result = (await vscode.commands.executeCommand('munit.openPyTorchRun', vscode.Uri.file(path.join(copy, 'outputs/tiny')))) as { runFolder: string; iteration: number; metrics: number } | undefined;
+  assert.ok(result, 'the import returned its result');
+  assert.equal(result.iteration, 2);
+  assert.ok(result.metrics > 0);
+  assert.ok(fs.readdirSync(path.join(result.runFolder, 'checkpoints')).includes('gen_00000002.safetensors'));
+  await until('the loss curves of the imported run', () =>
+    vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => t.label.includes('Loss Curves') && t.label.includes('tiny')) ? true : undefined,
+  );
 });
