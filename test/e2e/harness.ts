@@ -161,7 +161,7 @@ export async function pickQuickItem(page: Page, label: string | RegExp): Promise
 
 /** The page inside the webview panel whose tab shows `tab`, found by its document title (`pageTitle`, e.g. 'Loss
  * Curves'): each webview is two nested iframes, and panels in other editor groups are visible at the same time. */
-export async function webviewFrame(page: Page, tab: string, pageTitle: string): Promise<Frame> {
+export async function webviewFrame(page: Page, tab: string, pageTitle: string, timeoutMs = 60_000): Promise<Frame> {
   const tabLocator = page.locator('.tabs-container .tab', { hasText: tab }).first();
   await tabLocator.waitFor({ timeout: 60_000 });
   await tabLocator.click();
@@ -171,7 +171,7 @@ export async function webviewFrame(page: Page, tab: string, pageTitle: string): 
       if ((await frame.title().catch(() => '')) === pageTitle) return frame;
     }
     return undefined;
-  }, 60_000);
+  }, timeoutMs);
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

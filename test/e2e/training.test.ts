@@ -222,9 +222,10 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
  * another tab and then the panel again gives it a fresh frame, as it would for a person who clicks around. */
 async function restoredPanel(wb: Workbench, tab: string, pageTitle: string, shown: string, otherTab: string): Promise<Frame> {
   for (let attempt = 0; ; attempt++) {
-    const frame = await webviewFrame(wb.page, tab, pageTitle);
-    if (await frame.locator(shown).first().waitFor({ state: 'attached', timeout: 20_000 }).then(() => true, () => false)) return frame;
-    if (attempt === 2) throw new Error(`the restored panel '${tab}' stayed empty`);
+    // The page may not load at all (no frame with its title) or load without content: both get a fresh frame.
+    const frame = await webviewFrame(wb.page, tab, pageTitle, 20_000).catch(() => undefined);
+    if (frame && (await frame.locator(shown).first().waitFor({ state: 'attached', timeout: 20_000 }).then(() => true, () => false))) return frame;
+    if (attempt === 4) throw new Error(`the restored panel '${tab}' stayed empty`);
     await wb.page.locator('.tabs-container .tab', { hasText: otherTab }).first().click();
   }
 }
