@@ -1,6 +1,7 @@
 // Gradient fixes installed once the backend is known (see backend.ts).
 import { registerMirrorPadGradient } from './mirror-pad-gradient.js';
 import { registerFastConvGradients } from './conv-gradients.js';
+import { registerWasmIdentity } from './wasm-identity.js';
 import { registerWasmSlice } from './wasm-slice.js';
 
 export function installGradientFixes(tfBackendName: string): void {
@@ -9,5 +10,8 @@ export function installGradientFixes(tfBackendName: string): void {
   // libtensorflow has fast native convolution gradients; wasm lacks Conv2DBackpropFilter and its
   // Conv2DBackpropInput is slow, and the pure-JS ones are slower still.
   if (tfBackendName === 'wasm' || tfBackendName === 'cpu') registerFastConvGradients();
-  if (tfBackendName === 'wasm') registerWasmSlice();
+  if (tfBackendName === 'wasm') {
+    registerWasmSlice();
+    registerWasmIdentity();
+  }
 }
