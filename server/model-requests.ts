@@ -20,10 +20,17 @@ function domainNets(model: Model, domain: P.Domain) {
   return domain === 'a' ? { gen: model.genA, dis: model.disA, dim: model.config.input_dim_a } : { gen: model.genB, dis: model.disB, dim: model.config.input_dim_b };
 }
 
+/** Graphs by architecture: shapes and parameter counts do not depend on the weights, and building one runs a forward
+ * pass (seconds at 256x256 with the reference widths). */
+const graphs = new Map<string, P.ArchitectureGraph>();
+
 export function architecture(model: Model, params: P.ArchitectureParams): P.ArchitectureResult {
   const domain = params.domain ?? 'a';
   const { gen, dis, dim } = domainNets(model, domain);
-  const graph = architectureGraph(gen, dis, domain, [dim, model.config.crop_image_height, model.config.crop_image_width]);
+  const inputShape: [number, number, number] = [dim, model.config.crop_image_height, model.config.crop_image_width];
+  const key = JSON.stringify([domain, inputShape, model.config.gen, model.config.dis]);
+  let graph = graphs.get(key);
+  if (!graph) graphs.set(key, (graph = architectureGraph(gen, dis, domain, inputShape)));
   return { graph, origin: model.origin };
 }
 

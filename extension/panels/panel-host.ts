@@ -8,6 +8,7 @@ import {
   answerRequest, isRequest,
   type CommandOf, type PanelContracts, type PanelKind, type PanelState, type RequestHandlers, type WebviewMessage,
 } from '../../webviews/protocol.js';
+import { panelHtml, panelScriptPath, PANELS, WEBVIEW_ROOT } from '../../webviews/panels.js';
 import type { MunitContext } from '../context.js';
 
 /** The model a panel shows: a config (its live job, else its newest checkpoint) or a past run's folder. */
@@ -16,14 +17,6 @@ export interface PanelSource {
   runFolder?: string;
 }
 
-const TITLES: Record<PanelKind, string> = {
-  lossCurves: 'Loss Curves',
-  architecture: 'Architecture',
-  samples: 'Samples',
-  activations: 'Activations',
-  tuning: 'Tuning',
-  configPreview: 'Config Preview',
-};
 
 /** Every open panel, so a new one opens in the column the others are in rather than adding a column each time. */
 const openPanels = new Set<vscode.WebviewPanel>();
@@ -39,9 +32,14 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
     protected readonly munit: MunitContext,
     protected source: PanelSource,
   ) {
-    const webviews = vscode.Uri.joinPath(munit.extension.extensionUri, 'dist', 'webviews');
-    panel.webview.options = { enableScripts: true, localResourceRoots: [webviews] };
-    panel.webview.html = pageHtml(panel.webview, vscode.Uri.joinPath(webviews, `${bundleName(kind)}.js`), TITLES[kind]);
+    const root = munit.extension.extensionUri;
+    panel.webview.options = { enableScripts: true, localResourceRoots: [vscode.Uri.joinPath(root, ...WEBVIEW_ROOT)] };
+    panel.webview.html = panelHtml({
+      cspSource: panel.webview.cspSource,
+      nonce: crypto.randomBytes(16).toString('base64'),
+      scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(root, ...panelScriptPath(kind))).toString(),
+      title: PANELS[kind].title,
+    });
     this.updateTitle();
     openPanels.add(panel);
     this.disposables.push(
@@ -90,13 +88,13 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
 
   protected reportError(what: string, error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
-    this.munit.output.error(`${TITLES[this.kind]}: ${what}: ${message}`);
-    void vscode.window.showErrorMessage(`MUNIT ${TITLES[this.kind]}: ${what}: ${message}`);
+    this.munit.output.error(`${PANELS[this.kind].title}: ${what}: ${message}`);
+    void vscode.window.showErrorMessage(`MUNIT ${PANELS[this.kind].title}: ${what}: ${message}`);
   }
 
   private updateTitle(): void {
     const run = this.runName;
-    this.panel.title = run ? `${TITLES[this.kind]}: ${run}` : TITLES[this.kind];
+    this.panel.title = run ? `${PANELS[this.kind].title}: ${run}` : PANELS[this.kind].title;
   }
 
   private async receive(message: WebviewMessage<PanelContracts[K]>): Promise<void> {
@@ -114,36 +112,6 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
   }
 }
 
-/** dist/webviews/<panel>.js: the panel kinds in kebab case, as esbuild names the panel bundles. */
-function bundleName(kind: PanelKind): string {
-  return kind.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-}
-
-/** A page that runs only the panel's bundle: no inline code, styles only from the bundle folder or lit's constructed
- * style sheets, images only from the bundle folder or data: URIs (the server sends PNGs as base64). */
-function pageHtml(webview: vscode.Webview, script: vscode.Uri, title: string): string {
-  const nonce = crypto.randomBytes(16).toString('base64');
-  const csp = [
-    "default-src 'none'",
-    `script-src 'nonce-${nonce}'`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `img-src ${webview.cspSource} data:`,
-    `font-src ${webview.cspSource}`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${title}</title>
-</head>
-<body>
-<script nonce="${nonce}" src="${webview.asWebviewUri(script)}"></script>
-</body>
-</html>`;
-}
-
 /** The one panel of a kind: shown with a source (a new panel, or the open one switched to it), and restored after a
  * reload from the state the panel saved (e.g. its run folder). */
 export class PanelSlot<K extends PanelKind, H extends PanelHost<K>> {
@@ -156,7 +124,7 @@ export class PanelSlot<K extends PanelKind, H extends PanelHost<K>> {
     restore: (panel: vscode.WebviewPanel, state: PanelState<K> | undefined) => H,
   ) {
     munit.extension.subscriptions.push(
-      vscode.window.registerWebviewPanelSerializer(`munit.${kind}`, {
+      vscode.window.registerWebviewPanelSerializer(PANELS[kind].viewType, {
         deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: unknown) => {
           this.adopt(restore(panel, (state ?? undefined) as PanelState<K> | undefined));
         },
@@ -172,7 +140,7 @@ export class PanelSlot<K extends PanelKind, H extends PanelHost<K>> {
       return this.current;
     }
     const column = [...openPanels].find((p) => p.viewColumn !== undefined)?.viewColumn ?? vscode.ViewColumn.Beside;
-    const panel = vscode.window.createWebviewPanel(`munit.${this.kind}`, TITLES[this.kind], { viewColumn: column, preserveFocus: true });
+    const panel = vscode.window.createWebviewPanel(PANELS[this.kind].viewType, PANELS[this.kind].title, { viewColumn: column, preserveFocus: true });
     return this.adopt(this.create(panel, source));
   }
 

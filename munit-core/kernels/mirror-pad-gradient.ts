@@ -12,10 +12,8 @@ type Mode = MirrorPadAttrs['mode'];
  *
  * For padded length before + n + after, the left border element j < before is a copy of input
  * (before - j) in 'reflect' mode (the edge itself is not repeated) and of (before - 1 - j) in 'symmetric'
- * mode. Read in reverse, each border lines up with consecutive inputs.
- * The reversed borders are gathered: wasm's Slice copies its whole source on every call, so slicing the
- * borders out and reversing them made this gradient 1.5x slower. Everything is differentiable (slice,
- * gather with its own gradient, add, concat, pad), so it runs on every backend and can be differentiated again.
+ * mode. Read in reverse, each border lines up with consecutive inputs. Everything is differentiable (slice,
+ * reverse, add, concat, pad), so it runs on every backend and can be differentiated again.
  */
 function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: number, mode: Mode): Tensor {
   if (before === 0 && after === 0) return dy;
@@ -28,8 +26,8 @@ function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: 
   };
   // Reversed left border element k is a copy of input k + edge; reversed right border element k of input
   // n - after - edge + k.
-  const left = before > 0 ? reversedRows(dy, axis, before - 1, before) : undefined;
-  const right = after > 0 ? reversedRows(dy, axis, padded - 1, after) : undefined;
+  const left = before > 0 ? tf.reverse(rows(0, before), axis) : undefined;
+  const right = after > 0 ? tf.reverse(rows(padded - after, after), axis) : undefined;
   if (before + after + 2 * edge <= n) {
     // The borders land on disjoint rows: add them to those rows only and concatenate the pieces (one full copy,
     // where padding each border to full length and adding three full tensors wrote the map three times).
@@ -53,27 +51,6 @@ function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: 
   if (left) terms.push(padAlong(left, edge, n - before - edge));
   if (right) terms.push(padAlong(right, n - after - edge, edge));
   return terms.length === 1 ? terms[0] : tf.addN(terms);
-}
-
-/**
- * dy's rows first, first-1, ..., first-count+1 along `axis`. On webgpu by slice + reverse: a Gather's index tensor
- * is a new GPU buffer, allocated and uploaded on every call (a CPU profile on an H200 put a fifth of a 64x64 training
- * iteration there). Elsewhere by Gather, with its gradient given here as reverse + pad because tfjs' Gather gradient
- * needs UnsortedSegmentSum, which the wasm backend lacks.
- */
-function reversedRows(dy: Tensor, axis: number, first: number, count: number): Tensor {
-  if (tf.getBackend() === 'webgpu') {
-    const begin = dy.shape.map((_, a) => (a === axis ? first - count + 1 : 0));
-    const size = dy.shape.map((d, a) => (a === axis ? count : d));
-    return tf.reverse(tf.slice(dy, begin, size), axis);
-  }
-  const indices = Int32Array.from({ length: count }, (_, k) => first - k);
-  const paddings = dy.shape.map((d, a): [number, number] => (a === axis ? [first - count + 1, d - 1 - first] : [0, 0]));
-  const strip = tf.customGrad((...inputs) => ({
-    value: tf.gather(inputs[0] as Tensor, tf.tensor1d(indices, 'int32'), axis),
-    gradFunc: (g: Tensor) => tf.pad(tf.reverse(g, axis), paddings),
-  }));
-  return strip(dy);
 }
 
 function mirrorPadGradFunc(dy: Tensor | Tensor[], _saved: Tensor[], attrs: NamedAttrMap): { x: () => Tensor } {

@@ -1,22 +1,18 @@
 // A Slice kernel for the wasm backend that reads its input in place. tfjs-backend-wasm 4.22's Slice first copies
 // the whole input out of the wasm heap (readSync), so every small slice of a big tensor costs a full copy: about
 // 240 ms per 64x64 training iteration before this.
-import { getKernel, KernelConfig, KernelFunc, registerKernel, slice_util, TensorInfo, unregisterKernel, util } from '@tensorflow/tfjs-core';
+import { slice_util, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { replaceWasmKernel } from './replace-wasm-kernel.js';
 
 interface WasmSliceBackend {
   makeOutput(shape: number[], dtype: string): TensorInfo;
   typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
 }
 
-let installed = false;
-
 export function registerWasmSlice(): void {
-  if (installed) return;
-  const original = getKernel('Slice', 'wasm');
-  if (!original) return;
-  const kernelFunc: KernelFunc = (args) => {
+  replaceWasmKernel('Slice', (original) => (args) => {
     const x = args.inputs.x as TensorInfo;
-    if (x.dtype === 'string') return original.kernelFunc(args);
+    if (x.dtype === 'string') return original(args);
     const backend = args.backend as unknown as WasmSliceBackend;
     const { begin, size } = args.attrs as unknown as { begin: number | number[]; size: number | number[] };
     const [start, extent] = slice_util.parseSliceParams(x as never, begin, size);
@@ -25,10 +21,7 @@ export function registerWasmSlice(): void {
     // Views only after makeOutput: allocating may grow the heap and detach earlier views.
     copyBox(backend.typedArrayFromHeap(x), x.shape, backend.typedArrayFromHeap(out), start, extent);
     return out;
-  };
-  unregisterKernel('Slice', 'wasm');
-  registerKernel({ ...original, kernelFunc } as KernelConfig);
-  installed = true;
+  });
 }
 
 /** Copies the box [start, start + extent) of a row-major array of `shape` into `dst`, one contiguous run at a time. */
