@@ -31,6 +31,11 @@ function wasmHeap(): WasmHeap | undefined {
   return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as WasmHeap) : undefined;
 }
 
+/** Step t's factors with bias correction: lr / (1 - beta1^t) and sqrt(1 - beta2^t). */
+export function adamStepFactors(settings: AdamSettings, lr: number, step: number): { stepSize: number; sqrtBc2: number } {
+  return { stepSize: lr / (1 - settings.beta1 ** step), sqrtBc2: Math.sqrt(1 - settings.beta2 ** step) };
+}
+
 export class Adam {
   /** Number of steps taken (PyTorch keeps one per parameter; they always agree here). */
   step = 0;
@@ -43,12 +48,11 @@ export class Adam {
   /** Applies one update with learning rate `lr` (read per step, so it can change between iterations). */
   apply(grads: tf.Tensor[], lr: number): void {
     this.step += 1;
-    const bc1 = 1 - this.settings.beta1 ** this.step;
-    const bc2 = 1 - this.settings.beta2 ** this.step;
+    const { stepSize, sqrtBc2 } = adamStepFactors(this.settings, lr, this.step);
     const heap = wasmHeap();
-    if (heap) this.applyFused(heap, grads, lr / bc1, Math.sqrt(bc2));
-    else if (tf.getBackend() === 'webgpu') this.applyWebGpu(grads, lr / bc1, Math.sqrt(bc2));
-    else this.applyWithOps(grads, lr / bc1, bc2);
+    if (heap) this.applyFused(heap, grads, stepSize, sqrtBc2);
+    else if (tf.getBackend() === 'webgpu') this.applyWebGpu(grads, stepSize, sqrtBc2);
+    else this.applyWithOps(grads, stepSize, sqrtBc2);
   }
 
   /** Three fused shaders per weight (kernels/webgpu-adam.ts); nothing is read back. */
@@ -82,7 +86,11 @@ export class Adam {
     });
   }
 
-  private applyWithOps(grads: tf.Tensor[], stepSize: number, bc2: number): void {
+  /**
+   * The update as tensor ops. The step's factors are numbers when run eagerly, and graph inputs when the compiled
+   * engine traces this into its training graph (so the learning rate and the step count need no rebuild).
+   */
+  applyWithOps(grads: tf.Tensor[], stepSize: number | tf.Scalar, sqrtBc2: number | tf.Scalar): void {
     const { beta1, beta2, weightDecay, eps } = this.settings;
     tf.tidy(() => {
       this.variables.forEach((p, i) => {
@@ -90,7 +98,7 @@ export class Adam {
         const g = weightDecay !== 0 ? tf.add(grads[i], tf.mul(p, weightDecay)) : grads[i];
         const m = tf.add(tf.mul(expAvg, beta1), tf.mul(g, 1 - beta1));
         const v = tf.add(tf.mul(expAvgSq, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), eps);
+        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);
         expAvg.assign(m);
         expAvgSq.assign(v);
         p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));

@@ -17,6 +17,16 @@ export type Hyperparameters = Pick<MunitConfig, 'lr' | 'gan_w' | 'recon_x_w' | '
 export type TrainerSettings = Hyperparameters &
   Pick<MunitConfig, 'gen' | 'dis' | 'input_dim_a' | 'input_dim_b' | 'init' | 'lr_policy' | 'step_size' | 'gamma' | 'beta1' | 'beta2' | 'weight_decay' | 'display_size'>;
 
+/** A loss weight: a number when run eagerly, a graph input when the compiled engine traces the step. */
+export type LossWeight = number | tf.Scalar;
+export type LossWeights = Record<Exclude<keyof Hyperparameters, 'lr'>, LossWeight>;
+
+/** The optional generator terms; switching one on or off changes the computation (a compiled step is rebuilt). */
+export interface GenTerms {
+  cyc: boolean;
+  vgg: boolean;
+}
+
 export const DIS_LOSS_TERMS = ['loss_dis_a', 'loss_dis_b', 'loss_dis_total'] as const;
 export const GEN_LOSS_TERMS = [
   'loss_gen_adv_a', 'loss_gen_adv_b',
@@ -113,15 +123,33 @@ export class MunitTrainer {
     return { iteration: this.iteration, lr, seconds_per_iter: (performance.now() - start) / 1000, losses: { ...dis, ...gen } };
   }
 
-  private randomStyles(n: number): tf.Tensor2D {
+  /** Style codes drawn from the trainer's random stream, [n, style_dim]. */
+  randomStyles(n: number): tf.Tensor2D {
     return this.rng.normal([n, this.settings.gen.style_dim]) as tf.Tensor2D;
   }
 
+  /** The optional generator terms this iteration computes: those whose weight is above 0. */
+  genTerms(): GenTerms {
+    return { cyc: this.hyper.recon_x_cyc_w > 0, vgg: this.hyper.vgg_w > 0 && this.perceptual !== undefined };
+  }
+
   async disUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Promise<Record<(typeof DIS_LOSS_TERMS)[number], number>> {
-    const { gan_w } = this.hyper;
-    const ganType = this.settings.dis.gan_type;
     const sA = this.randomStyles(xA.shape[0]);
     const sB = this.randomStyles(xB.shape[0]);
+    const { terms, value, grads } = this.disLosses(xA, xB, sA, sB, this.hyper.gan_w);
+    const disposeAll = () => tf.dispose([sA, sB, value, ...terms, ...grads]);
+    const [a, b, total] = await readScalars([...terms, value], 'discriminator step', DIS_LOSS_TERMS, this.iteration, disposeAll);
+    this.disOpt.apply(grads, lr);
+    disposeAll();
+    return { loss_dis_a: a, loss_dis_b: b, loss_dis_total: total };
+  }
+
+  /**
+   * dis_update's tensors: both discriminators' losses on fakes made with the style codes sA, sB (detached, as in
+   * the reference) and the gradients, in disOpt.variables order. gan_w is a number, or a graph input when compiled.
+   */
+  disLosses(xA: tf.Tensor4D, xB: tf.Tensor4D, sA: tf.Tensor2D, sB: tf.Tensor2D, ganW: LossWeight): { terms: tf.Scalar[]; value: tf.Scalar; grads: tf.Tensor[] } {
+    const ganType = this.settings.dis.gan_type;
     // The fakes are detached in the reference: computing them outside the gradient tape records nothing for them.
     const [xBA, xAB] = tf.tidy(() => [this.genA.decode(this.genB.encodeContent(xB), sA), this.genB.decode(this.genA.encodeContent(xA), sB)]);
     const terms: tf.Scalar[] = [];
@@ -129,38 +157,41 @@ export class MunitTrainer {
       const lossA = tf.keep(disLoss(this.disA.apply(xBA), this.disA.apply(xA), ganType));
       const lossB = tf.keep(disLoss(this.disB.apply(xAB), this.disB.apply(xB), ganType));
       terms.push(lossA, lossB);
-      return tf.add(tf.mul(lossA, gan_w), tf.mul(lossB, gan_w)) as tf.Scalar;
+      return tf.add(tf.mul(lossA, ganW), tf.mul(lossB, ganW)) as tf.Scalar;
     }, this.disOpt.variables);
-    const disposeAll = () => tf.dispose([sA, sB, xBA, xAB, value, ...terms, ...Object.values(grads)]);
-    const [a, b, total] = await readScalars([...terms, value], 'discriminator step', DIS_LOSS_TERMS, this.iteration, disposeAll);
-    this.disOpt.apply(this.disOpt.variables.map((v) => grads[v.name]), lr);
-    disposeAll();
-    return { loss_dis_a: a, loss_dis_b: b, loss_dis_total: total };
+    tf.dispose([xBA, xAB]);
+    return { terms, value, grads: this.disOpt.variables.map((v) => grads[v.name]) };
   }
 
   async genUpdate(xA: tf.Tensor4D, xB: tf.Tensor4D, lr: number): Promise<Record<GenLossName, number>> {
-    const h = { ...this.hyper };
     const sA = this.randomStyles(xA.shape[0]);
     const sB = this.randomStyles(xB.shape[0]);
+    const { named, grads } = this.genLosses(xA, xB, sA, sB, { ...this.hyper }, this.genTerms());
+    const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...grads]);
+    const present = GEN_LOSS_TERMS.filter((n) => named[n]);
+    const values = await readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
+    this.genOpt.apply(grads, lr);
+    disposeAll();
+    return genLossRecord(present, values);
+  }
+
+  /**
+   * gen_update's tensors: every term computed this iteration (named as the reference names them, loss_gen_total
+   * included) and the gradients in genOpt.variables order. The loss weights are numbers, or graph inputs when compiled.
+   */
+  genLosses(xA: tf.Tensor4D, xB: tf.Tensor4D, sA: tf.Tensor2D, sB: tf.Tensor2D, h: LossWeights, terms: GenTerms): { named: Partial<Record<GenLossName, tf.Scalar>>; grads: tf.Tensor[] } {
     const named: Partial<Record<GenLossName, tf.Scalar>> = {};
     // The generator loss is a sum of two halves that share no computation: everything that starts from x_a
     // (its reconstruction, its translation x_ab judged by dis_b, and x_ab's re-encoding) and everything that starts
     // from x_b. Differentiating them one after the other gives the same gradient with half the peak memory.
     const halves = [
-      this.genHalf(xA, sB, { own: this.genA, other: this.genB, otherDis: this.disB, suffix: 'a', otherSuffix: 'b' }, h, named),
-      this.genHalf(xB, sA, { own: this.genB, other: this.genA, otherDis: this.disA, suffix: 'b', otherSuffix: 'a' }, h, named),
+      this.genHalf(xA, sB, { own: this.genA, other: this.genB, otherDis: this.disB, suffix: 'a', otherSuffix: 'b' }, h, terms, named),
+      this.genHalf(xB, sA, { own: this.genB, other: this.genA, otherDis: this.disA, suffix: 'b', otherSuffix: 'a' }, h, terms, named),
     ];
     const grads = this.genOpt.variables.map((v) => tf.tidy(() => tf.add(halves[0].grads[v.name], halves[1].grads[v.name])));
     named.loss_gen_total = tf.add(halves[0].value, halves[1].value) as tf.Scalar;
-    const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...grads, ...halves.flatMap((half) => [half.value, ...Object.values(half.grads)])]);
-    // Terms switched off this iteration (weight 0) are reported as 0, as the reference does.
-    const present = GEN_LOSS_TERMS.filter((n) => named[n]);
-    const values = await readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
-    this.genOpt.apply(grads, lr);
-    disposeAll();
-    const result = Object.fromEntries(GEN_LOSS_TERMS.map((n) => [n, 0])) as Record<GenLossName, number>;
-    present.forEach((n, i) => (result[n] = values[i]));
-    return result;
+    tf.dispose(halves.flatMap((half) => [half.value, ...Object.values(half.grads)]));
+    return { named, grads };
   }
 
   /**
@@ -172,7 +203,8 @@ export class MunitTrainer {
     x: tf.Tensor4D,
     sOther: tf.Tensor2D,
     nets: { own: AdaINGen; other: AdaINGen; otherDis: MsImageDis; suffix: 'a' | 'b'; otherSuffix: 'a' | 'b' },
-    h: Hyperparameters,
+    h: LossWeights,
+    terms: GenTerms,
     named: Partial<Record<GenLossName, tf.Scalar>>,
   ): { grads: tf.NamedTensorMap; value: tf.Scalar } {
     const { own, other, otherDis, suffix, otherSuffix } = nets;
@@ -182,7 +214,7 @@ export class MunitTrainer {
       const translated = other.decode(content, sOther);
       const { content: contentRecon, style: styleRecon } = other.encode(translated);
       const total: tf.Scalar[] = [];
-      const add = (weight: number, name: GenLossName, loss: tf.Scalar) => {
+      const add = (weight: LossWeight, name: GenLossName, loss: tf.Scalar) => {
         named[name] = tf.keep(loss);
         total.push(tf.mul(loss, weight));
       };
@@ -190,8 +222,8 @@ export class MunitTrainer {
       add(h.recon_x_w, `loss_gen_recon_x_${suffix}`, l1(own.decode(content, style), x));
       add(h.recon_s_w, `loss_gen_recon_s_${otherSuffix}`, l1(styleRecon, sOther));
       add(h.recon_c_w, `loss_gen_recon_c_${suffix}`, l1(contentRecon, content));
-      if (h.recon_x_cyc_w > 0) add(h.recon_x_cyc_w, `loss_gen_cycrecon_x_${suffix}`, l1(own.decode(contentRecon, style), x));
-      if (h.vgg_w > 0 && this.perceptual) add(h.vgg_w, `loss_gen_vgg_${otherSuffix}`, vggLoss(this.perceptual, translated, x));
+      if (terms.cyc) add(h.recon_x_cyc_w, `loss_gen_cycrecon_x_${suffix}`, l1(own.decode(contentRecon, style), x));
+      if (terms.vgg && this.perceptual) add(h.vgg_w, `loss_gen_vgg_${otherSuffix}`, vggLoss(this.perceptual, translated, x));
       return tf.addN(total) as tf.Scalar;
     }, this.genOpt.variables);
   }
@@ -204,11 +236,18 @@ export class MunitTrainer {
   }
 }
 
+/** The generator's losses as reported: terms not computed this iteration (weight 0) are 0, as the reference's. */
+export function genLossRecord(present: readonly GenLossName[], values: readonly number[]): Record<GenLossName, number> {
+  const result = Object.fromEntries(GEN_LOSS_TERMS.map((n) => [n, 0])) as Record<GenLossName, number>;
+  present.forEach((n, i) => (result[n] = values[i]));
+  return result;
+}
+
 /**
  * Reads several scalars with one device read. A NaN or infinite loss is an error naming the term and the iteration,
  * raised before the optimiser step so the weights stay as they were.
  */
-async function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): Promise<number[]> {
+export async function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): Promise<number[]> {
   const stacked = tf.stack(scalars);
   const values = Array.from(await stacked.data());
   stacked.dispose();

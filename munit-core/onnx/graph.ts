@@ -1,0 +1,118 @@
+// An ONNX graph under construction: nodes, constants, inputs and outputs, written out with onnx-proto.
+import { onnx } from 'onnx-proto';
+
+export type OnnxDtype = 'float32' | 'int32' | 'int64' | 'bool';
+
+const DATA_TYPE: Record<OnnxDtype, onnx.TensorProto.DataType> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int32: onnx.TensorProto.DataType.INT32,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+/** The operator set the compiler writes for (ReduceMean's axes are still an attribute at 17). */
+export const OPSET = 17;
+
+/** Integers are INT attributes and arrays INTS; a float attribute is written `{ f: x }` (alpha = 1 is still a float). */
+export type AttrValue = number | { f: number } | string | number[];
+
+function attribute(name: string, value: AttrValue): onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
+  if (typeof value === 'number') return { name, type: T.INT, i: value };
+  if (Array.isArray(value)) return { name, type: T.INTS, ints: value };
+  return { name, type: T.FLOAT, f: value.f };
+}
+
+function valueInfo(name: string, dtype: OnnxDtype, dims: readonly number[]): onnx.IValueInfoProto {
+  return { name, type: { tensorType: { elemType: DATA_TYPE[dtype], shape: { dim: dims.map((d) => ({ dimValue: d })) } } } };
+}
+
+export interface GraphPort {
+  name: string;
+  dtype: OnnxDtype;
+  /** Dimensions as stored (the physical layout the graph uses for this value). */
+  dims: number[];
+}
+
+export class OnnxGraph {
+  private readonly nodes: onnx.INodeProto[] = [];
+  private readonly initializers: onnx.ITensorProto[] = [];
+  readonly inputs: GraphPort[] = [];
+  readonly outputs: GraphPort[] = [];
+  private readonly constCache = new Map<string, string>();
+  private counter = 0;
+
+  fresh(prefix = 'v'): string {
+    return `${prefix}${this.counter++}`;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  /** Adds a node; returns its output names. */
+  node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
+    return this.nodeWithOutputs(op, inputs, attrs, Array.from({ length: outputs }, () => this.fresh()));
+  }
+
+  /** A node whose outputs get chosen names (graph outputs need stable ones). */
+  nodeWithOutputs(op: string, inputs: string[], attrs: Record<string, AttrValue>, outputs: string[]): string[] {
+    this.nodes.push({ opType: op, input: inputs, output: outputs, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
+    return outputs;
+  }
+
+  /** A one-output node; returns its output's name. */
+  op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}): string {
+    return this.node(op, inputs, attrs, 1)[0];
+  }
+
+  /** A constant tensor; small ones are shared by content. */
+  constant(values: ArrayLike<number> | ArrayLike<boolean>, dims: readonly number[], dtype: OnnxDtype): string {
+    const small = values.length <= 16;
+    const key = small ? `${dtype}|${dims.join(',')}|${Array.from(values as ArrayLike<number>).join(',')}` : '';
+    const cached = small ? this.constCache.get(key) : undefined;
+    if (cached) return cached;
+    const name = this.fresh('c');
+    let raw: Uint8Array;
+    if (dtype === 'float32') raw = new Uint8Array(Float32Array.from(values as ArrayLike<number>).buffer);
+    else if (dtype === 'int32') raw = new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
+    else if (dtype === 'int64') raw = new Uint8Array(BigInt64Array.from(Array.from(values as ArrayLike<number>, (v) => BigInt(v))).buffer);
+    else raw = Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
+    this.initializers.push({ name, dims: [...dims], dataType: DATA_TYPE[dtype], rawData: raw });
+    if (small) this.constCache.set(key, name);
+    return name;
+  }
+
+  int64s(values: readonly number[]): string {
+    return this.constant(values, [values.length], 'int64');
+  }
+
+  scalar(value: number, dtype: OnnxDtype = 'float32'): string {
+    return this.constant([value], [], dtype);
+  }
+
+  addInput(port: GraphPort): void {
+    this.inputs.push(port);
+  }
+
+  addOutput(port: GraphPort): void {
+    this.outputs.push(port);
+  }
+
+  toBytes(): Uint8Array {
+    const model: onnx.IModelProto = {
+      irVersion: 8,
+      producerName: 'munit-studio',
+      opsetImport: [{ domain: '', version: OPSET }],
+      graph: {
+        name: 'munit',
+        node: this.nodes,
+        initializer: this.initializers,
+        input: this.inputs.map((p) => valueInfo(p.name, p.dtype, p.dims)),
+        output: this.outputs.map((p) => valueInfo(p.name, p.dtype, p.dims)),
+      },
+    };
+    return onnx.ModelProto.encode(model).finish();
+  }
+}
