@@ -1,4 +1,7 @@
 // The safetensors format (8-byte little-endian header length, JSON header, raw little-endian data): read and write.
+// Files we write carry `data_sha256` in their metadata (the SHA-256 of everything after the header), and reading a file
+// that has one checks it, so a damaged file is reported as damaged wherever it is read instead of loading bad weights.
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 
 export interface StoredTensor {
@@ -48,16 +51,32 @@ export function decodeSafetensors(buffer: Buffer, source: string): { tensors: Te
     Buffer.from(data.buffer).set(buffer.subarray(dataStart + begin, dataStart + end));
     tensors.set(name, { dtype: 'F32', shape, data });
   }
+  const expected = metadata[DATA_CHECKSUM_KEY];
+  if (expected !== undefined) {
+    const actual = createHash('sha256').update(buffer.subarray(dataStart)).digest('hex');
+    if (actual !== expected) throw new Error(`${source}: damaged: the data does not match its checksum (${DATA_CHECKSUM_KEY} ${expected.slice(0, 12)}..., the file has ${actual.slice(0, 12)}...)`);
+  }
   return { tensors, metadata };
 }
+
+/** Metadata key of the data section's SHA-256 (hex). */
+export const DATA_CHECKSUM_KEY = 'data_sha256';
 
 export function readSafetensors(file: string): { tensors: TensorMap; metadata: Record<string, string> } {
   return decodeSafetensors(fs.readFileSync(file), file);
 }
 
-/** Serialises tensors (in insertion order) with optional string metadata. */
-export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Buffer {
+/**
+ * Serialises tensors (in insertion order) with optional string metadata; `checksum` adds the data's SHA-256 to the
+ * metadata (see DATA_CHECKSUM_KEY).
+ */
+export function encodeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}, options: { checksum?: boolean } = {}): Buffer {
   const header: Record<string, unknown> = {};
+  if (options.checksum) {
+    const hash = createHash('sha256');
+    for (const t of tensors.values()) hash.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    metadata = { ...metadata, [DATA_CHECKSUM_KEY]: hash.digest('hex') };
+  }
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
   for (const [name, t] of tensors) {

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { completeCheckpoints, resumeCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { cleanCheckpointFolder, completeCheckpoints, removeStaleTempFiles, resumeCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { DATA_SPLITS, DataSplit, loadConfig, MunitConfig } from './config/config.js';
 import { closeLoaders, createLoaders, Loaders, LoadersState, loadersState, restoreLoaders } from './data/loader.js';
 import { Vgg16 } from './networks/vgg16.js';
@@ -60,7 +60,10 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   const configDir = path.dirname(path.resolve(options.configPath));
   const runDir = runFolder(options.configPath, options.outputPath);
   const dirs = { images: path.join(runDir, 'images'), checkpoints: path.join(runDir, 'checkpoints') };
-  for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
+  for (const dir of Object.values(dirs)) makeOutputFolder(dir);
+  // A run killed mid-write leaves temporary files and maybe part of a checkpoint set: neither can be used.
+  const leftovers = [...removeStaleTempFiles(runDir), ...removeStaleTempFiles(dirs.images), ...cleanCheckpointFolder(dirs.checkpoints)];
+  if (leftovers.length) warn(`removed ${leftovers.length} leftover file(s) of an interrupted save from ${runDir}: ${leftovers.join(', ')}`);
   const seed = options.seed ?? 0;
   const trainerOptions: TrainerOptions = { seed };
   if (config.vgg_w > 0) {
@@ -75,7 +78,8 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     if (options.resume) {
       if (completeCheckpoints(dirs.checkpoints).length === 0) warn(`--resume: no checkpoint in ${dirs.checkpoints} yet; starting from iteration 0`);
       else {
-        const { extras } = resumeCheckpoint(trainer, dirs.checkpoints);
+        const { iteration, extras, damaged } = resumeCheckpoint(trainer, dirs.checkpoints);
+        for (const d of damaged) warn(`checkpoint ${d.iteration} is damaged (${d.reason}); resuming from checkpoint ${iteration}, the newest intact one`);
         if (extras.loaders) restoreLoaders(loaders, JSON.parse(extras.loaders) as LoadersState);
       }
     }
@@ -85,6 +89,8 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     const metricsFile = path.join(runDir, 'metrics.jsonl');
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
     const started = performance.now();
+    const startIteration = trainer.iteration;
+    let gridIteration: number | undefined;
     while (trainer.iteration < config.max_iter) {
       await options.beforeIteration?.();
       if (options.signal?.aborted) return await finish('signal');
@@ -106,6 +112,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       if (numbered || it % config.image_display_iter === 0) {
         const files = await writeSampleGrids(trainer, display, dirs.images, numbered ? String(it).padStart(8, '0') : 'current');
         if (numbered) writeGallery(dirs.images);
+        gridIteration = it;
         options.onSamples?.({ iteration: it, files });
       }
       if (it % config.snapshot_save_iter === 0) await save();
@@ -114,12 +121,41 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
 
     async function finish(stoppedBy: TrainingRunResult['stoppedBy']): Promise<TrainingRunResult> {
       if (!completeCheckpoints(dirs.checkpoints).includes(trainer.iteration) && trainer.iteration > 0) await save();
+      // The newest grid should show the weights just saved, not those of up to image_display_iter iterations ago.
+      if (trainer.iteration > startIteration && gridIteration !== trainer.iteration) {
+        const files = await writeSampleGrids(trainer, display!, dirs.images, 'current');
+        options.onSamples?.({ iteration: trainer.iteration, files });
+      }
       return { runDir, iteration: trainer.iteration, stoppedBy };
     }
   } finally {
     if (display) tf.dispose(Object.values(display));
     await closeLoaders(loaders);
     trainer.dispose();
+  }
+}
+
+/** mkdir -p that says "read-only" when that is why it fails, naming the folder that refused. */
+function makeOutputFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    let existing = path.resolve(dir);
+    while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || (code === 'ENOENT' && !writable(existing))) {
+      throw new Error(`cannot create the output folder ${dir}: ${existing} is read-only (${code}); choose a writable --output-path`);
+    }
+    throw new Error(`cannot create the output folder ${dir}: ${(err as Error).message}`);
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
   }
 }
 
