@@ -231,7 +231,7 @@ export async function saveCheckpoint(trainer: MunitTrainer, dir: string, options
   const dis = await pair(trainer.disA.params, trainer.disB.params);
   const genMoments = await optimizerTensors(trainer.genOpt, g.gen, 'gen.');
   const disMoments = await optimizerTensors(trainer.disOpt, g.dis, 'dis.');
-  checkFinite(trainer, dir, { 'generator weights': gen, 'discriminator weights': dis, "the generators' Adam moments": genMoments, "the discriminators' Adam moments": disMoments });
+  checkFinite(trainer, dir, { 'generator weights': gen, 'discriminator weights': dis, 'generator Adam moments': genMoments, 'discriminator Adam moments': disMoments });
   const optMeta: Record<string, string> = {
     ...meta,
     gen_step: String(trainer.genOpt.step),
@@ -280,24 +280,23 @@ function countNonFinite(tensors: TensorMap): { bad: number; total: number } {
  */
 function checkFinite(trainer: MunitTrainer, dir: string, groups: Record<string, TensorMap>): void {
   const problems: string[] = [];
-  let weightsBad = false;
   for (const [what, tensors] of Object.entries(groups)) {
     const { bad, total } = countNonFinite(tensors);
-    if (bad === 0) continue;
-    problems.push(`${bad.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} ${what}`);
-    if (what.endsWith('weights')) weightsBad = true;
+    if (bad > 0) problems.push(`${bad.toLocaleString('en-US')} of the ${total.toLocaleString('en-US')} ${what}`);
   }
   if (problems.length === 0) return;
+  // Name the settings far above the reference's (lr 0.0001, loss weights 1 to 10); else the usual suspects.
   const h = trainer.hyper;
-  const weights = (['gan_w', 'recon_x_w', 'recon_s_w', 'recon_c_w', 'recon_x_cyc_w', 'vgg_w'] as const).filter((k) => h[k] > 0);
-  const largest = weights.reduce((a, b) => (h[b] > h[a] ? b : a));
-  const change = weightsBad
-    ? `lower lr (now ${h.lr}; the reference uses 0.0001)${h[largest] > 100 ? ` or ${largest} (now ${h[largest]})` : ''}`
-    : `the gradients overflow float32: lower ${largest} (now ${h[largest]}) or the other loss weights${h.lr > 0.01 ? `, or lr (now ${h.lr})` : ''}`;
+  const suspects = [
+    ...(h.lr > 0.01 ? [`lr (now ${h.lr}; the reference uses 0.0001)`] : []),
+    ...(['gan_w', 'recon_x_w', 'recon_s_w', 'recon_c_w', 'recon_x_cyc_w', 'vgg_w'] as const).filter((k) => h[k] > 100).map((k) => `${k} (now ${h[k]})`),
+  ];
+  const change = suspects.length ? suspects.join(' and ') : `lr (now ${h.lr}) or the loss weights`;
   const it = trainer.iteration;
   throw new DivergenceError(
     `training diverged by iteration ${it}: ${problems.join(', ')} are not finite (NaN or infinite), so checkpoint ${it} was not written and training stopped. ` +
-      `To fix it, ${change}, then resume from an earlier checkpoint or start again. ${keptText(dir)}`,
+      // Not "resume": a resumed run takes its hyper-parameters from the checkpoint, not from the edited config.
+      `Lower ${change} in the config and train again without --resume. ${keptText(dir)}`,
     it,
   );
 }
