@@ -166,6 +166,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     default: 16,
     referenceValues: only(SMALL_CONFIGS, 8),
     min: 1,
+    max: 256,
     rangeHint: 'It is the number of images in each sample grid.',
     summary: 'Images per sample grid',
     doc:
@@ -213,6 +214,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'optimization',
     default: 1,
     min: 1,
+    max: 1024,
+    rangeHint: 'Every image of a batch is held in memory at once; the reference uses 1.',
     summary: 'Images per domain per step',
     doc:
       'Images from each domain used in one update. The paper and all reference configs use 1. Larger batches are ' +
@@ -416,6 +419,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 64,
     min: 1,
+    max: 1024,
+    rangeHint: 'Parameters grow with its square; the reference uses 64.',
     summary: 'Filters in the first generator layer',
     doc:
       'Number of filters of the first convolution of the content and style encoders; each downsampling doubles ' +
@@ -428,6 +433,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 256,
     min: 1,
+    max: 4096,
+    rangeHint: 'The reference uses 256.',
     summary: 'Hidden width of the style MLP',
     doc:
       'Width of the two hidden layers of the MLP that maps a style code to the AdaIN parameters (a mean and a ' +
@@ -439,7 +446,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 8,
     min: 1,
-    rangeHint: 'The style code needs at least one number.',
+    max: 1024,
+    rangeHint: 'The style code needs at least one number; the reference uses 8.',
     summary: 'Length of the style code',
     doc:
       'Number of values in a style code. Random styles are drawn from N(0, I) of this size; example-guided styles ' +
@@ -479,7 +487,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 4,
     min: 1,
-    rangeHint: 'The AdaIN layers that apply the style live in these blocks, so at least one is needed.',
+    max: 64,
+    rangeHint: 'The AdaIN layers that apply the style live in these blocks, so at least one is needed; the reference uses 4.',
     summary: 'Residual blocks in content encoder and decoder',
     doc:
       'Number of residual blocks at the end of the content encoder and at the start of the decoder. The decoder ' +
@@ -495,6 +504,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 64,
     min: 1,
+    max: 1024,
+    rangeHint: 'Parameters grow with its square; the reference uses 64.',
     summary: 'Filters in the first discriminator layer',
     doc:
       'Number of filters of the first discriminator convolution; each further layer doubles it (64, 128, 256, 512 ' +
@@ -536,6 +547,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 4,
     min: 1,
+    max: 12,
+    rangeHint: 'Each layer halves the image, and the coarsest scale needs 2^n_layer pixels; the reference uses 4.',
     summary: 'Stride-2 layers per discriminator scale',
     doc:
       'Number of stride-2 convolutions in each scale of the discriminator before its 1×1 output layer. Each halves ' +
@@ -563,6 +576,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'model',
     default: 3,
     min: 1,
+    max: 8,
+    rangeHint: 'Each scale halves the image again; the reference uses 3.',
     summary: 'Image scales the discriminator judges',
     doc:
       'Number of separate discriminators, applied to the image at full size, half size, quarter size, … (3×3 ' +
@@ -593,6 +608,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     group: 'data',
     default: 8,
     min: 0,
+    max: 64,
     summary: 'Parallel image loading',
     doc:
       "In the reference, the number of PyTorch DataLoader worker processes. MUNIT Studio reads it as how many " +
@@ -606,6 +622,8 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     default: 256,
     referenceValues: { synthia2cityscape_folder: 512 },
     min: 1,
+    max: 8192,
+    rangeHint: 'Unit: pixels; the reference uses 256.',
     summary: 'Length of the shorter image side after resizing',
     doc:
       'Every image is first resized (keeping its aspect ratio) so that its shorter side is `new_size` pixels; ' +
@@ -619,6 +637,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     default: 256,
     referenceValues: { synthia2cityscape_folder: 512 },
     min: 1,
+    max: 8192,
     summary: 'Height of the random training crop',
     doc:
       'Height of the random crop taken from each resized training image; the networks are trained at this size. ' +
@@ -632,6 +651,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     default: 256,
     referenceValues: { synthia2cityscape_folder: 512 },
     min: 1,
+    max: 8192,
     summary: 'Width of the random training crop',
     doc:
       'Width of the random crop taken from each resized training image. It must not exceed `new_size` and must ' +

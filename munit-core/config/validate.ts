@@ -1,6 +1,7 @@
 // Validation of a parsed config: each key on its own (known? right type? in range?) while walking the YAML tree,
 // then the rules that involve several keys. Every diagnostic names the dotted key, points at its line, and says in
 // one sentence what to change.
+import * as os from 'node:os';
 import { isAlias, isMap, isScalar, isSeq, type Document, type Node, type YAMLMap } from 'yaml';
 import { DATA_LIST_KEYS, getKeySpec, keysIn, type ConfigKeySpec, type ConfigScalar } from './schema.js';
 import type { ConfigDiagnostic, ConfigDiagnosticCode, ConfigRange, MunitConfig } from './config.js';
@@ -346,6 +347,7 @@ export function checkCombinations(config: MunitConfig, keys: Pick<KeyCheckResult
   checkVgg(rule);
   checkSchedule(rule);
   checkCheckpoints(rule);
+  checkModelSize(rule);
   return out;
 }
 
@@ -455,19 +457,21 @@ function minContentSize(gen: MunitConfig['gen']): number {
   return gen.pad_type === 'reflect' ? 2 : 1;
 }
 
-/** Side of the input at the last scale: 3x3 average pooling with stride 2 and padding 1 between scales gives ceil(s/2). */
+/**
+ * Side of the input at the last scale: 3x3 average pooling with stride 2 and padding 1 between scales gives ceil(s/2),
+ * and halving with ceil k times is ceil(s/2^k). In closed form, so huge dis.num_scales cannot make it loop.
+ */
 function coarsestScale(size: number, numScales: number): number {
-  let s = size;
-  for (let k = 1; k < numScales; k++) s = Math.ceil(s / 2);
-  return s;
+  return Math.ceil(size / 2 ** (numScales - 1));
 }
 
+/** The smallest multiple of 2^gen.n_downsample that every network accepts (closed form: no search to loop in). */
 function smallestWorkingSize(gen: MunitConfig['gen'], dis: MunitConfig['dis']): number {
   const step = 2 ** gen.n_downsample;
-  let size = Math.max(16, step * minContentSize(gen));
-  size = Math.ceil(size / step) * step;
-  while (coarsestScale(size, dis.num_scales) < 2 ** dis.n_layer) size += step;
-  return size;
+  // ceil(size / 2^(k-1)) >= 2^n_layer  <=>  size > (2^n_layer - 1) * 2^(k-1).
+  const forDiscriminator = (2 ** dis.n_layer - 1) * 2 ** (dis.num_scales - 1) + 1;
+  const size = Math.max(16, step * minContentSize(gen), forDiscriminator);
+  return Math.ceil(size / step) * step;
 }
 
 function checkVgg({ config, written, usable, report }: Rule): void {
@@ -525,4 +529,96 @@ function checkCheckpoints({ config, written, usable, report }: Rule): void {
       ['snapshot_save_iter', 'max_iter'],
     );
   }
+}
+
+// ---- size of the model --------------------------------------------------------------------------------------------
+
+const conv = (k: number, inDim: number, outDim: number) => k * k * inDim * outDim + outDim;
+const linear = (inDim: number, outDim: number) => inDim * outDim + outDim;
+const sum = (n: number, f: (i: number) => number) => Array.from({ length: n }, (_, i) => f(i)).reduce((a, b) => a + b, 0);
+
+/** Trainable parameters of one generator, counted from the config alone (the networks' layers, without building them). */
+export function generatorParameters(inputDim: number, gen: MunitConfig['gen']): number {
+  const { dim, n_downsample: nd, n_res: nRes, style_dim: styleDim, mlp_dim: mlpDim } = gen;
+  const deep = dim * 2 ** nd;
+  const style = conv(7, inputDim, dim) + conv(4, dim, 2 * dim) + conv(4, 2 * dim, 4 * dim) + 2 * conv(4, 4 * dim, 4 * dim) + conv(1, 4 * dim, styleDim);
+  const resBlocks = 2 * nRes * conv(3, deep, deep);
+  const content = conv(7, inputDim, dim) + sum(nd, (i) => conv(4, dim * 2 ** i, dim * 2 ** (i + 1))) + resBlocks;
+  // Upsampling convolutions are followed by LayerNorm with a gain and a bias per channel.
+  const decoder = resBlocks + sum(nd, (i) => conv(5, deep / 2 ** i, deep / 2 ** (i + 1)) + 2 * (deep / 2 ** (i + 1))) + conv(7, dim, inputDim);
+  const mlp = linear(styleDim, mlpDim) + linear(mlpDim, mlpDim) + linear(mlpDim, 4 * nRes * deep);
+  return style + content + decoder + mlp;
+}
+
+/** Trainable parameters of one multi-scale discriminator. */
+export function discriminatorParameters(inputDim: number, dis: MunitConfig['dis']): number {
+  const normed = dis.norm === 'bn' || dis.norm === 'ln';
+  const scale = conv(4, inputDim, dis.dim) + sum(dis.n_layer - 1, (i) => conv(4, dis.dim * 2 ** i, dis.dim * 2 ** (i + 1)) + (normed ? 2 * dis.dim * 2 ** (i + 1) : 0)) + conv(1, dis.dim * 2 ** (dis.n_layer - 1), 1);
+  return dis.num_scales * scale;
+}
+
+export interface TrainingEstimate {
+  /** Trainable parameters of all four networks. */
+  parameters: number;
+  /** Weights, gradients and both Adam moments, float32. */
+  stateBytes: number;
+  /** Feature maps kept for the backward pass of one generator step, float32 (a rough lower estimate). */
+  activationBytes: number;
+}
+
+/** What training a config needs in memory, estimated from the config before anything is allocated. */
+export function estimateTraining(config: MunitConfig): TrainingEstimate {
+  const { gen, dis } = config;
+  const parameters =
+    generatorParameters(config.input_dim_a, gen) + generatorParameters(config.input_dim_b, gen) +
+    discriminatorParameters(config.input_dim_a, dis) + discriminatorParameters(config.input_dim_b, dis);
+  const pixels = config.crop_image_height * config.crop_image_width;
+  const nd = gen.n_downsample;
+  const deep = gen.dim * 2 ** nd;
+  const resMaps = 2 * gen.n_res * (pixels / 4 ** nd) * deep;
+  const encoder = pixels * gen.dim + sum(nd, (i) => (pixels / 4 ** (i + 1)) * gen.dim * 2 ** (i + 1)) + resMaps;
+  const styleEncoder = pixels * gen.dim * (1 + 1 / 2 + 1 / 4 + 1 / 16 + 1 / 64);
+  const decoder = resMaps + sum(nd, (i) => 1.5 * (pixels / 4 ** (nd - i - 1)) * (deep / 2 ** (i + 1))) + pixels * 3;
+  const discriminator = sum(Math.min(dis.num_scales, 16), (s) => sum(dis.n_layer, (l) => (pixels / 4 ** (s + l + 1)) * dis.dim * 2 ** l));
+  // Per domain: encode, reconstruct, translate, re-encode the translation, judge it; each layer keeps about three
+  // maps (convolution, normalisation, activation) for the backward pass.
+  const perImage = 2 * 3 * (2 * (encoder + styleEncoder) + 2 * decoder + discriminator);
+  return { parameters, stateBytes: 4 * 4 * parameters, activationBytes: 4 * config.batch_size * perImage };
+}
+
+/** Keys that set the size of the networks or of their inputs, with the reference's values. */
+const SIZE_KEYS = ['gen.dim', 'gen.mlp_dim', 'gen.style_dim', 'gen.n_res', 'dis.dim', 'dis.num_scales', 'batch_size', 'crop_image_height', 'crop_image_width'] as const;
+
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  while (bytes >= 1024 && i < units.length - 1) [bytes, i] = [bytes / 1024, i + 1];
+  return `${bytes < 10 && i > 0 ? bytes.toFixed(1) : Math.round(bytes)} ${units[i]}`;
+}
+
+/**
+ * Refuses a config whose training cannot fit in this machine's memory, before the networks are built: building them
+ * would take minutes and then fail with an out-of-memory or "memory access out of bounds" error.
+ */
+function checkModelSize({ config, written, usable, report }: Rule, memory = os.totalmem()): void {
+  if (!usable(...SIZE_KEYS, 'gen.n_downsample', 'dis.n_layer', 'input_dim_a', 'input_dim_b')) return;
+  const { parameters, stateBytes, activationBytes } = estimateTraining(config);
+  if (stateBytes + activationBytes <= memory) return;
+  // Blame the written key furthest above its reference value.
+  const ratio = (k: (typeof SIZE_KEYS)[number]) => Number(valueAt(config, k)) / Number(getKeySpec(k)?.default ?? 1);
+  const key = SIZE_KEYS.filter(written).reduce<(typeof SIZE_KEYS)[number] | undefined>((a, b) => (a === undefined || ratio(b) > ratio(a) ? b : a), undefined) ?? 'gen.dim';
+  report(
+    key,
+    'error',
+    `${key} is ${valueAt(config, key)}: training this config needs about ${formatBytes(stateBytes + activationBytes)} ` +
+      `(${parameters.toExponential(2)} parameters: ${formatBytes(stateBytes)} of weights, gradients and Adam moments, plus ` +
+      `about ${formatBytes(activationBytes)} of feature maps at ${config.crop_image_width}x${config.crop_image_height}), ` +
+      `more than this machine's ${formatBytes(memory)} of memory. Lower ${key} (the reference uses ${getKeySpec(key)?.default}).`,
+  );
+}
+
+function valueAt(config: MunitConfig, key: string): unknown {
+  const [a, b] = key.split('.');
+  const top = (config as unknown as Record<string, unknown>)[a];
+  return b === undefined ? top : (top as Record<string, unknown>)[b];
 }

@@ -17,7 +17,7 @@ import {
   type MunitConfig,
 } from '../../munit-core/config/config.js';
 import { CONFIG_SCHEMA, CONFIG_SECTIONS, REFERENCE_CONFIG_NAMES, getKeySpec } from '../../munit-core/config/schema.js';
-import { editDistance, suggestName } from '../../munit-core/config/validate.js';
+import { editDistance, sizeProblem, suggestName } from '../../munit-core/config/validate.js';
 
 const FIXTURES = path.join(__dirname, '..', 'fixtures', 'reference-configs');
 const fixture = (name: string) => path.join(FIXTURES, `${name}.yaml`);
@@ -182,15 +182,42 @@ describe('per-key errors', () => {
 
   it('reports values out of range with the limit', () => {
     assert.match(only('lr: 0\n', 'lr').message, /lr must be greater than 0, but it is 0/);
-    assert.match(only('display_size: 0\n', 'display_size').message, /at least 1/);
+    assert.match(only('display_size: 0\n', 'display_size').message, /between 1 and 256/);
     assert.match(only('image_display_iter: 0\n', 'image_display_iter').message, /at least 1/);
     assert.match(only('gen:\n  n_downsample: 7\n', 'gen.n_downsample').message, /between 0 and 6, but it is 7/);
-    assert.match(only('gen:\n  style_dim: 0\n', 'gen.style_dim').message, /at least 1/);
+    assert.match(only('gen:\n  style_dim: 0\n', 'gen.style_dim').message, /between 1 and 1024/);
     assert.match(only('beta1: 1\n', 'beta1').message, /less than 1/);
     assert.match(only('vgg_w: -1\n', 'vgg_w').message, /at least 0.*switch the term off/);
     const d = only('recon_s_w: -0.5\n', 'recon_s_w');
     assert.equal(d.code, 'range');
     assert.equal(d.range.line, 1);
+  });
+
+  it('bounds every structural key, so no size can hang validation or exhaust memory', () => {
+    const started = performance.now();
+    // Each of these made validation (munit info, the language server) loop forever or the trainer run out of memory.
+    assert.match(only('dis:\n  n_layer: 65\n', 'dis.n_layer').message, /dis.n_layer must be between 1 and 12, but it is 65/);
+    assert.match(only('dis:\n  num_scales: 2147483648\n', 'dis.num_scales').message, /between 1 and 8, but it is 2147483648/);
+    assert.match(only('gen:\n  n_res: 100000\n', 'gen.n_res').message, /between 1 and 64, but it is 100000/);
+    for (const key of ['gen.dim', 'gen.mlp_dim', 'gen.style_dim', 'gen.n_res', 'gen.n_downsample', 'dis.dim', 'dis.n_layer', 'dis.num_scales', 'batch_size', 'display_size', 'new_size', 'crop_image_height', 'crop_image_width', 'num_workers']) {
+      assert.ok(getKeySpec(key)?.max !== undefined, `${key} has an upper bound`);
+    }
+    // The size search itself is closed-form: even values past the bounds come back at once.
+    const { gen, dis } = defaultConfig();
+    assert.match(sizeProblem(256, gen, { ...dis, n_layer: 30 })!, /need at least 1073741824; use at least 4294967296,/);
+    assert.match(sizeProblem(256, gen, { ...dis, n_layer: 65, num_scales: 2147483648 })!, /too small for the discriminator/);
+    assert.equal(sizeProblem(256, gen, dis), undefined);
+    assert.ok(performance.now() - started < 2000);
+  });
+
+  it('refuses a config whose training cannot fit in memory, with the key, its line and the estimate', () => {
+    const text = 'new_size: 1024\ncrop_image_height: 1024\ncrop_image_width: 1024\ngen:\n  dim: 1024\n  n_res: 64\n';
+    const d = only(text, 'gen.dim');
+    assert.equal(d.severity, 'error');
+    assert.equal(d.range.line, 5);
+    assert.match(d.message, /^gen.dim is 1024: training this config needs about [\d.]+ (TiB|PiB) \([\d.]+e\+\d+ parameters: .* of weights, gradients and Adam moments, plus about .* of feature maps at 1024x1024\), more than this machine's .* of memory. Lower gen.dim \(the reference uses 64\)\.$/);
+    // The reference config is nowhere near.
+    assert.deepEqual(errorsOf(parseConfig('data_root: ./x\n').diagnostics), []);
   });
 
   it('reports enum values not in the list, naming the allowed ones', () => {
