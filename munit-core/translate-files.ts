@@ -2,10 +2,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import sharp from 'sharp';
 import { checkpointFile, completeCheckpoints, loadGenerators } from './checkpoint.js';
 import { IMAGE_EXTENSIONS, MunitConfig } from './config/config.js';
-import { loadImageFile, resizedSize } from './data/image-file.js';
+import { decodeImageFile, resizedSize, transformImage } from './data/image-file.js';
 import { listImageFolder } from './data/dataset.js';
 import { AdaINGen } from './networks/generator.js';
 import { Rng } from './random.js';
@@ -28,6 +27,8 @@ export interface TranslateFilesOptions {
   synchronized: boolean;
   outputFolder: string;
   onProgress?: (done: number, total: number) => void;
+  /** Told about entries of an input folder that are left out (symbolic link loops, unreachable links). */
+  onWarning?: (message: string) => void;
 }
 
 /** Resolves `--checkpoint` to a generator file. */
@@ -43,12 +44,9 @@ export function findGeneratorFile(checkpoint: string): string {
 
 /** The reference's test transform: resize the shorter side to new_size, no crop, no flip. */
 export async function loadTestImage(file: string, channels: 1 | 3, newSize: number): Promise<tf.Tensor4D> {
-  const meta = await sharp(file).metadata().catch((err: Error) => {
-    throw new Error(`${file}: cannot read image (${err.message})`);
-  });
-  if (!meta.width || !meta.height) throw new Error(`${file}: cannot read the image size`);
-  const { width, height } = resizedSize(meta.width, meta.height, newSize);
-  const data = await loadImageFile(file, { channels, newSize, cropHeight: height, cropWidth: width, flip: false, cropY: 0, cropX: 0 });
+  const image = await decodeImageFile(file, channels);
+  const { width, height } = resizedSize(image.width, image.height, newSize);
+  const data = await transformImage(image, { channels, newSize, cropHeight: height, cropWidth: width, flip: false, cropY: 0, cropX: 0 }, file);
   return tf.tensor4d(data, [1, height, width, channels]);
 }
 
@@ -56,17 +54,17 @@ async function writePng(image: tf.Tensor3D, file: string): Promise<void> {
   fs.writeFileSync(file, await encodePng(image));
 }
 
-function inputFiles(input: string): string[] {
+function inputFiles(input: string, onWarning?: (message: string) => void): string[] {
   if (!fs.existsSync(input)) throw new Error(`--input ${input} does not exist`);
   if (fs.statSync(input).isFile()) return [input];
-  const files = listImageFolder(input, '--input');
+  const files = listImageFolder(input, '--input', onWarning);
   if (files.length === 0) throw new Error(`--input ${input} holds no images (${IMAGE_EXTENSIONS.join(', ')})`);
   return files;
 }
 
 /** Translates every input; writes `<stem>_style_<k>.png` (and `<stem>_input.png`) into the output folder. */
 export async function translateFiles(o: TranslateFilesOptions): Promise<string[]> {
-  const files = inputFiles(o.input);
+  const files = inputFiles(o.input, o.onWarning);
   const genFile = findGeneratorFile(o.checkpoint);
   const gens = { a: new AdaINGen(o.config.input_dim_a, o.config.gen), b: new AdaINGen(o.config.input_dim_b, o.config.gen) };
   const written: string[] = [];

@@ -32,7 +32,7 @@ export function listSplitImages(split: DataSplit, source: DataSource, options: L
     // dataset next to the config is found from any working directory.
     const root = resolveConfigPath(path.dirname(source.folder), configDir, cwd);
     const folder = path.join(root, path.basename(source.folder));
-    return listImageFolder(folder, `${split} images (config key ${source.folderKey}: ${path.dirname(source.folder)})`);
+    return listImageFolder(folder, `${split} images (config key ${source.folderKey}: ${path.dirname(source.folder)})`, options.onWarning);
   }
   const folder = resolveConfigPath(source.folder, configDir, cwd);
   const list = resolveConfigPath(source.list, configDir, cwd);
@@ -45,19 +45,28 @@ export function listSplitImages(split: DataSplit, source: DataSource, options: L
 
 /**
  * Every image under `folder`, sub-folders included, sorted by path: the reference's ImageFolder (os.walk + sorted).
- * Symbolic links to files are followed, links to folders are not (os.walk's default). `what` names the config key.
+ * Symbolic links to files are followed, links to folders are not (os.walk's default); links that cannot be followed
+ * (a loop, no permission) are left out with a warning, as damaged images are. `what` names the config key.
  */
-export function listImageFolder(folder: string, what: string): string[] {
+export function listImageFolder(folder: string, what: string, onWarning: WarningHandler = () => {}): string[] {
   if (!isDirectory(folder)) {
     const reason = fs.existsSync(folder) ? 'is not a folder' : 'does not exist';
     throw new DataError(`The image folder ${folder} ${reason}; it should hold the ${what}.`);
   }
   const found: string[] = [];
   const walk = (dir: string) => {
-    for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (dir === folder) throw new DataError(`The image folder ${folder} cannot be read (${(err as Error).message}); it should hold the ${what}.`);
+      onWarning(`${dir} cannot be read (${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message}); its images are skipped.`);
+      return;
+    }
+    for (const entry of entries) {
       const full = path.join(dir, entry.name);
       if (entry.isDirectory()) walk(full);
-      else if (isImageName(entry.name) && (entry.isFile() || (entry.isSymbolicLink() && isFile(full)))) found.push(full);
+      else if (isImageName(entry.name) && (entry.isFile() || (entry.isSymbolicLink() && linkedFile(full, onWarning)))) found.push(full);
     }
   };
   walk(folder);
@@ -85,11 +94,12 @@ export function readImageList(list: string, folder: string, what: string, onWarn
   let missing = 0;
   for (const [i, entry] of entries.entries()) {
     const file = path.resolve(folder, entry);
-    if (isFile(file)) {
+    const problem = fileProblem(file);
+    if (problem === undefined) {
       files.push(file);
     } else {
       missing++;
-      onWarning?.(`${list}:${i + 1}: '${entry}' is not a file (looked for ${file}); left out.`);
+      onWarning?.(`${list}:${i + 1}: '${entry}' ${problem} (looked for ${file}); left out.`);
     }
   }
   if (files.length === 0) {
@@ -155,6 +165,21 @@ function isDirectory(p: string): boolean {
   return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
 }
 
-function isFile(p: string): boolean {
-  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+/** Why `p` is not a readable file's path, or undefined when it is one. Never throws (ELOOP, EACCES ...). */
+function fileProblem(p: string): string | undefined {
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ? undefined : 'is not a file';
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return 'is a symbolic link loop';
+    if (code === 'EACCES' || code === 'EPERM') return `cannot be reached: permission denied (${code})`;
+    return `cannot be read (${(err as Error).message})`;
+  }
+}
+
+/** A symbolic link found in a folder: true if it leads to a file; a broken link is ignored, a loop is warned about. */
+function linkedFile(link: string, onWarning: WarningHandler): boolean {
+  const problem = fileProblem(link);
+  if (problem !== undefined && problem !== 'is not a file') onWarning(`${link} ${problem}; skipped.`);
+  return problem === undefined;
 }

@@ -2,8 +2,11 @@
 // reference's order (utils.get_data_loader_folder / _list):
 //   PIL open + convert('RGB')  ->  [train] RandomHorizontalFlip  ->  Resize(new_size)  ->  RandomCrop(h, w)
 //   ->  ToTensor (x / 255)  ->  Normalize(0.5, 0.5)
-// Decoding and resizing run in sharp (libvips, on libuv's thread pool); the rest is cheap per-pixel work in JS.
+// Decoding and resizing run in sharp (libvips, on libuv's thread pool), except PPM and BMP, which sharp cannot read
+// (pnm-bmp.ts); the rest is cheap per-pixel work in JS.
+import * as fs from 'node:fs';
 import sharp from 'sharp';
+import { decodePnmBmp, sniffPnmBmp } from './pnm-bmp.js';
 
 /** The random choices and sizes for one image. The loader draws the random parts from its seeded Rng. */
 export interface ImageTransform {
@@ -23,7 +26,7 @@ export interface ImageTransform {
   cropX: number;
 }
 
-/** A file sharp cannot read (corrupt, truncated, missing, unsupported format). Loaders skip these with a warning. */
+/** A file that cannot be read or decoded (unreadable, corrupt, truncated, unsupported format). Loaders skip these with a warning. */
 export class ImageFileError extends Error {
   constructor(
     readonly file: string,
@@ -44,7 +47,11 @@ export interface RawImage {
 
 /** Decodes and transforms one file; rejects with ImageFileError when the file can't be decoded. */
 export async function loadImageFile(file: string, t: ImageTransform): Promise<Float32Array> {
-  let img = await decodeImageFile(file, t.channels);
+  return transformImage(await decodeImageFile(file, t.channels), t, file);
+}
+
+/** The reference's transforms on a decoded image (see loadImageFile). */
+export async function transformImage(img: RawImage, t: ImageTransform, file: string): Promise<Float32Array> {
   if (t.flip) img = flipHorizontal(img);
   const size = resizedSize(img.width, img.height, t.newSize);
   if (size.width !== img.width || size.height !== img.height) img = await resizeImage(img, size.width, size.height, file);
@@ -65,21 +72,53 @@ export async function loadImageFile(file: string, t: ImageTransform): Promise<Fl
  * luminance when one channel is asked for. EXIF orientation is ignored, as PIL's Image.open does.
  */
 export async function decodeImageFile(file: string, channels: 1 | 3): Promise<RawImage> {
-  let decoded: { data: Buffer; info: sharp.OutputInfo };
+  let bytes: Buffer;
   try {
-    // failOn 'warning' (sharp's default, spelt out): a truncated JPEG or PNG is an error, not a half-grey image.
-    decoded = await sharp(file, { failOn: 'warning' })
-      .removeAlpha()
-      .toColourspace('srgb')
-      .raw({ depth: 'uchar' })
-      .toBuffer({ resolveWithObject: true });
+    bytes = await fs.promises.readFile(file);
   } catch (err) {
-    throw new ImageFileError(file, describeSharpError(err));
+    throw new ImageFileError(file, describeReadError(err as NodeJS.ErrnoException));
   }
-  const { width, height } = decoded.info;
-  if (decoded.info.channels !== 3) throw new ImageFileError(file, `decoded to ${decoded.info.channels} channels, expected 3`);
-  const rgb: RawImage = { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length), width, height, channels: 3 };
+  let rgb: RawImage;
+  if (sniffPnmBmp(bytes)) {
+    try {
+      rgb = { ...decodePnmBmp(bytes), channels: 3 };
+    } catch (err) {
+      throw new ImageFileError(file, (err as Error).message);
+    }
+  } else {
+    let decoded: { data: Buffer; info: sharp.OutputInfo };
+    try {
+      // failOn 'warning' (sharp's default, spelt out): a truncated JPEG or PNG is an error, not a half-grey image.
+      decoded = await sharp(bytes, { failOn: 'warning' })
+        .removeAlpha()
+        .toColourspace('srgb')
+        .raw({ depth: 'uchar' })
+        .toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw new ImageFileError(file, describeSharpError(err));
+    }
+    const { width, height } = decoded.info;
+    if (decoded.info.channels !== 3) throw new ImageFileError(file, `decoded to ${decoded.info.channels} channels, expected 3`);
+    rgb = { data: new Uint8Array(decoded.data.buffer, decoded.data.byteOffset, decoded.data.length), width, height, channels: 3 };
+  }
   return channels === 3 ? rgb : toLuminance(rgb);
+}
+
+/** Why a file could not be read, in words (sharp would call an unreadable file an "unsupported image format"). */
+function describeReadError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${err.code}): the file is not readable by this user`;
+    case 'ENOENT':
+      return 'the file does not exist (or is a broken symbolic link)';
+    case 'ELOOP':
+      return 'it is a symbolic link loop';
+    case 'EISDIR':
+      return 'it is a folder, not an image';
+    default:
+      return err.message;
+  }
 }
 
 /** PIL's convert('L'): L = (19595 R + 38470 G + 7471 B + 2^15) >> 16, i.e. ITU-R 601-2 luma, rounded. */
@@ -162,12 +201,10 @@ function cropToFloat(img: RawImage, top: number, left: number, height: number, w
   return out;
 }
 
-/** sharp's messages are multi-line libvips logs; keep the first line and point out formats sharp lacks. */
+/** sharp's messages are multi-line libvips logs; keep the first line and say which formats are read. */
 function describeSharpError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const first = message.split('\n')[0].trim();
-  if (/unsupported image format/i.test(first)) {
-    return `${first} (sharp reads PNG, JPEG, WebP, TIFF and GIF; PPM and BMP files must be converted, e.g. to PNG)`;
-  }
+  if (/unsupported image format/i.test(first)) return `${first} (PNG, JPEG, PPM, BMP, WebP, TIFF and GIF are read)`;
   return first;
 }

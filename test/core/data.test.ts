@@ -1,6 +1,7 @@
 // Data pipeline: decoding and the reference's transforms, both dataset layouts, bad-file skipping, seeded shuffling,
 // prefetching, resume, and the synthetic demo dataset. Every image is written by the test itself with sharp.
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,7 +10,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { initBackend } from '../../munit-core/backend.js';
 import { defaultConfig, parseConfig, type MunitConfig } from '../../munit-core/config/config.js';
-import { DataError, ImageDataset, listImageFolder } from '../../munit-core/data/dataset.js';
+import { DataError, ImageDataset, listImageFolder, readImageList } from '../../munit-core/data/dataset.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { byteToUnit, ImageFileError, loadImageFile, resizedSize, type ImageTransform } from '../../munit-core/data/image-file.js';
 import { closeLoaders, createLoaders, ImageLoader, type Loaders } from '../../munit-core/data/loader.js';
@@ -198,6 +199,105 @@ describe('bad files', () => {
     }
     const allBad = new ImageDataset([path.join(root, 'corrupt.png'), path.join(root, 'truncated.jpg')], 'all bad', () => {});
     await assert.rejects(allBad.load(0, transform()), /Every one of the 2 images of all bad failed/);
+  });
+});
+
+/** A 24-bit bottom-up BMP, or with `palette` an 8-bit top-down one, of RGB pixels. */
+function encodeBmp(rgb: Uint8Array, width: number, height: number, palette = false): Buffer {
+  const bpp = palette ? 8 : 24;
+  const rowBytes = Math.ceil((width * bpp) / 32) * 4;
+  const colours = palette ? [...new Set(Array.from({ length: width * height }, (_, i) => rgb.subarray(3 * i, 3 * i + 3).join(',')))] : [];
+  const paletteBytes = colours.length * 4;
+  const offset = 14 + 40 + paletteBytes;
+  const out = Buffer.alloc(offset + rowBytes * height);
+  out.write('BM', 0, 'latin1');
+  out.writeUInt32LE(out.length, 2);
+  out.writeUInt32LE(offset, 10);
+  out.writeUInt32LE(40, 14);
+  out.writeInt32LE(width, 18);
+  out.writeInt32LE(palette ? -height : height, 22);
+  out.writeUInt16LE(1, 26);
+  out.writeUInt16LE(bpp, 28);
+  out.writeUInt32LE(colours.length, 46);
+  colours.forEach((c, i) => {
+    const [r, g, b] = c.split(',').map(Number);
+    out.set([b, g, r, 0], 54 + 4 * i);
+  });
+  for (let y = 0; y < height; y++) {
+    const row = offset + (palette ? y : height - 1 - y) * rowBytes;
+    for (let x = 0; x < width; x++) {
+      const px = rgb.subarray(3 * (y * width + x), 3 * (y * width + x) + 3);
+      if (palette) out[row + x] = colours.indexOf(px.join(','));
+      else out.set([px[2], px[1], px[0]], row + 3 * x);
+    }
+  }
+  return out;
+}
+
+describe('hostile data folders', () => {
+  const rgb = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 37) % 256);
+  const fewColours = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => [[200, 10, 30], [0, 128, 255], [255, 255, 0]][Math.floor(i / 3) % 3][i % 3]);
+  const t = transform({ newSize: 3, cropHeight: 3, cropWidth: 5 });
+
+  it('reads .ppm (binary and text, colour and grey) and .bmp (24-bit, 8-bit palette) as it reads PNG', async () => {
+    const root = path.join(tmp, 'formats');
+    fs.mkdirSync(root, { recursive: true });
+    const png = async (pixels: Uint8Array, name: string) => {
+      await writeImage(path.join(root, name), pixels, 5, 3, 3);
+      return loadImageFile(path.join(root, name), t);
+    };
+    const expected = await png(rgb, 'rgb.png');
+    const header = (magic: string, maxval = '255\n') => Buffer.from(`${magic}\n# a comment\n5 3\n${maxval}`, 'latin1');
+    fs.writeFileSync(path.join(root, 'binary.ppm'), Buffer.concat([header('P6'), Buffer.from(rgb)]));
+    fs.writeFileSync(path.join(root, 'text.ppm'), Buffer.concat([header('P3'), Buffer.from(Array.from(rgb).join(' '), 'latin1')]));
+    fs.writeFileSync(path.join(root, 'wide.ppm'), Buffer.concat([header('P6', '65535\n'), Buffer.from(Array.from(rgb).flatMap((v) => [v, v]))]));
+    fs.writeFileSync(path.join(root, 'colour.bmp'), encodeBmp(rgb, 5, 3));
+    for (const name of ['binary.ppm', 'text.ppm', 'wide.ppm', 'colour.bmp']) assert.deepEqual(await loadImageFile(path.join(root, name), t), expected, name);
+    const grey = Uint8Array.from({ length: 15 }, (_, i) => i * 17);
+    fs.writeFileSync(path.join(root, 'grey.ppm'), Buffer.concat([header('P5'), Buffer.from(grey)]));
+    assert.deepEqual(await loadImageFile(path.join(root, 'grey.ppm'), t), await png(Uint8Array.from(Array.from(grey).flatMap((v) => [v, v, v])), 'grey.png'));
+    fs.writeFileSync(path.join(root, 'palette.bmp'), encodeBmp(fewColours, 5, 3, true));
+    assert.deepEqual(await loadImageFile(path.join(root, 'palette.bmp'), t), await png(fewColours, 'palette.png'));
+    // Damaged ones are ImageFileErrors (skipped by datasets) that say what is wrong.
+    fs.writeFileSync(path.join(root, 'short.ppm'), Buffer.concat([header('P6'), Buffer.from(rgb.subarray(0, 20))]));
+    await assert.rejects(loadImageFile(path.join(root, 'short.ppm'), t), (err: Error) => err instanceof ImageFileError && /short\.ppm: truncated PPM data \(20 of 45 bytes\)/.test(err.message));
+  });
+
+  it('skips a symbolic link loop with a warning instead of aborting the listing', async () => {
+    const root = path.join(tmp, 'loops');
+    await solid(path.join(root, 'good.png'), 5);
+    fs.symlinkSync('self.png', path.join(root, 'self.png'));
+    fs.symlinkSync('b.png', path.join(root, 'a.png'));
+    fs.symlinkSync('a.png', path.join(root, 'b.png'));
+    const warnings: string[] = [];
+    assert.deepEqual(listImageFolder(root, 'x', (w) => warnings.push(w)), [path.join(root, 'good.png')]);
+    assert.equal(warnings.length, 3);
+    for (const name of ['self.png', 'a.png', 'b.png']) assert.ok(warnings.some((w) => w === `${path.join(root, name)} is a symbolic link loop; skipped.`), warnings.join('\n'));
+    // The list layout too.
+    const list = path.join(root, 'list.txt');
+    fs.writeFileSync(list, 'good.png\nself.png\n');
+    const listed: string[] = [];
+    assert.deepEqual(readImageList(list, root, 'x', (w) => listed.push(w)), [path.join(root, 'good.png')]);
+    assert.match(listed[0], /list\.txt:2: 'self\.png' is a symbolic link loop/);
+  });
+
+  it('says "permission denied" for an unreadable image, not "unsupported image format"', async () => {
+    const dir = path.join(tmp, 'locked');
+    await solid(path.join(dir, 'locked.png'), 9);
+    fs.chmodSync(dir, 0o755);
+    fs.chmodSync(path.join(dir, 'locked.png'), 0o000);
+    const expected = /Cannot read image .*locked\.png: permission denied \(EACCES\)/;
+    if (process.getuid?.() !== 0) {
+      await assert.rejects(loadImageFile(path.join(dir, 'locked.png'), transform()), expected);
+      return;
+    }
+    // Root reads anything: check as an unprivileged user where runuser exists (Linux), else there is nothing to test.
+    const script = `require('./munit-core/data/image-file.ts').decodeImageFile(${JSON.stringify(path.join(dir, 'locked.png'))}, 3).then(() => console.log('read'), (e) => console.log(e.message))`;
+    fs.chmodSync(tmp, 0o755);
+    const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
+    fs.chmodSync(tmp, 0o700);
+    if (run.error || run.status !== 0) return;
+    assert.match(run.stdout, expected);
   });
 });
 
