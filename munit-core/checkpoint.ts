@@ -114,6 +114,30 @@ export function describeWriteFailure(file: string, err: NodeJS.ErrnoException, w
   }
 }
 
+/** mkdir -p that says "read-only" when that is why it fails, naming the folder that refused. */
+export function makeOutputFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    let existing = path.resolve(dir);
+    while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || (code === 'ENOENT' && !writable(existing))) {
+      throw new Error(`cannot create the output folder ${dir}: ${existing} is read-only (${code}); choose a writable output folder`);
+    }
+    throw new Error(`cannot create the output folder ${dir}: ${(err as Error).message}`);
+  }
+}
+
+function writable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Removes what an interrupted write leaves in `dir`: `*.tmp-<pid>` files of processes that are no longer running.
  * Returns the names removed.
@@ -223,7 +247,7 @@ export class DivergenceError extends Error {
 
 /** Saves the trainer at its current iteration into `dir`; returns the iteration saved. */
 export async function saveCheckpoint(trainer: MunitTrainer, dir: string, options: SaveOptions): Promise<number> {
-  fs.mkdirSync(dir, { recursive: true });
+  makeOutputFolder(dir);
   const it = trainer.iteration;
   const meta = { format: CHECKPOINT_FORMAT, iteration: String(it) };
   const g = groups(trainer);

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { BackendChoice, describeBackend, initBackend, parseBackendChoice } from './backend.js';
-import { defaultConfig, loadConfig, MunitConfig } from './config/config.js';
+import { ConfigError, defaultConfig, formatDiagnostic, loadConfig, MunitConfig } from './config/config.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
 import { architectureGraph, architectureText } from './inspect/architecture.js';
 import type { Domain } from './inspect/types.js';
@@ -12,15 +12,40 @@ import { describeModel } from './model-summary.js';
 import { importTorchRun } from './torch/import-run.js';
 import { MsImageDis } from './networks/discriminator.js';
 import { AdaINGen } from './networks/generator.js';
-import { LoggedMetrics, runTraining, TrainingRunOptions } from './training-run.js';
+import { LoggedMetrics, runTraining, TrainingRunOptions, warningLine } from './training-run.js';
 import { translateFiles } from './translate-files.js';
 
 const VERSION = '0.1.0';
 
 /** Every command's errors end here: one clear line on stderr and a non-zero exit code. */
 function fail(err: unknown): never {
-  console.error(`munit: ${err instanceof Error ? err.message : String(err)}`);
+  console.error(`munit: ${err instanceof Error ? errorText(err) : String(err)}`);
   process.exit(1);
+}
+
+/**
+ * A config with broken YAML gets its first syntax error and a count of the rest: one missing colon makes the parser
+ * report dozens of follow-on errors, which only bury the one to fix.
+ */
+function errorText(err: Error): string {
+  if (!(err instanceof ConfigError)) return err.message;
+  const syntax = err.diagnostics.find((d) => d.code === 'syntax');
+  if (!syntax) return err.message;
+  const rest = err.diagnostics.length - 1;
+  return `${formatDiagnostic(syntax, err.file)}${rest ? ` (and ${rest} more error${rest === 1 ? '' : 's'} after it, most likely caused by this one)` : ''}`;
+}
+
+function printWarning(message: string): void {
+  console.error(warningLine(message));
+}
+
+/** 1h05m, 4m07s, 12s: whole units, so a minute is never written as 60. */
+export function formatDuration(seconds: number): string {
+  const total = Math.max(0, Math.round(seconds));
+  const [h, m, s] = [Math.floor(total / 3600), Math.floor((total % 3600) / 60), total % 60];
+  if (h > 0) return `${h}h${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
 }
 
 function backendOption(value: string): BackendChoice {
@@ -28,7 +53,7 @@ function backendOption(value: string): BackendChoice {
 }
 
 async function info(opts: { config?: string; backend?: BackendChoice }): Promise<void> {
-  const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: (w) => console.error(`warning: ${w}`) }) : defaultConfig();
+  const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: printWarning }) : defaultConfig();
   const backend = await initBackend({ prefer: opts.backend });
   console.log(`munit-studio ${VERSION}`);
   console.log(`backend: ${describeBackend(backend)}`);
@@ -40,7 +65,7 @@ async function info(opts: { config?: string; backend?: BackendChoice }): Promise
 
 /** One domain's generator and discriminator at the config's crop size; the weights do not change shapes or counts. */
 async function architecture(opts: { config?: string; domain: Domain; json: boolean }): Promise<void> {
-  const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: (w) => console.error(`warning: ${w}`) }) : defaultConfig();
+  const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: printWarning }) : defaultConfig();
   await initBackend();
   const inputDim = opts.domain === 'a' ? config.input_dim_a : config.input_dim_b;
   const gen = new AdaINGen(inputDim, config.gen);
@@ -83,18 +108,31 @@ async function train(options: Omit<TrainingRunOptions, 'signal' | 'onStart' | 'o
   };
   process.on('SIGINT', onSigint);
   const bar = new cliProgress.SingleBar(
-    { format: 'iteration {value}/{total} |{bar}| {rate} it/s | ETA {eta_formatted} | {losses}', hideCursor: true, etaBuffer: 50, noTTYOutput: true, notTTYSchedule: 10_000 },
+    { format: 'iteration {value}/{total} |{bar}| {rate} it/s | ETA {eta_text} | {losses}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 },
     cliProgress.Presets.shades_classic,
   );
+  // Our own ETA: to max_iter, or to the end of the time budget when that comes first (the demo stops there).
+  let started = 0;
+  let startIteration = 0;
+  const eta = (iteration: number, maxIter: number): string => {
+    const elapsed = (performance.now() - started) / 1000;
+    const done = iteration - startIteration;
+    if (done <= 0) return '-';
+    let remaining = ((maxIter - iteration) * elapsed) / done;
+    if (options.maxSeconds !== undefined) remaining = Math.min(remaining, options.maxSeconds - elapsed);
+    return formatDuration(remaining);
+  };
   try {
     const result = await runTraining({
+      onWarning: printWarning,
       ...options,
       signal: abort.signal,
       onStart: ({ runDir, iteration, maxIter }) => {
         console.log(`run folder: ${runDir}${iteration ? ` (resumed at iteration ${iteration})` : ''}`);
-        bar.start(maxIter, iteration, { rate: '-', losses: '' });
+        [started, startIteration] = [performance.now(), iteration];
+        bar.start(maxIter, iteration, { rate: '-', losses: '', eta_text: '-' });
       },
-      onMetrics: (m) => bar.update(m.iteration, { rate: (1 / m.seconds_per_iter).toFixed(2), losses: lossSummary(m) }),
+      onMetrics: (m) => bar.update(m.iteration, { rate: (1 / m.seconds_per_iter).toFixed(2), losses: lossSummary(m), eta_text: eta(m.iteration, bar.getTotal()) }),
     });
     bar.stop();
     const why = { max_iter: 'reached max_iter', signal: 'stopped', time: 'time budget used' }[result.stoppedBy];
@@ -115,6 +153,15 @@ async function demo(opts: { dir: string; minutes: number; seed: number }): Promi
   if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(path.resolve(dataRoot)));
   console.log(`demo config: ${configPath}; training for up to ${opts.minutes} minutes (Ctrl-C stops and saves)`);
   await train({ configPath, outputPath: path.join(opts.dir, 'outputs'), resume: true, seed: opts.seed, maxSeconds: opts.minutes * 60 });
+}
+
+/** On a terminal, one line rewritten in place; otherwise (a pipe, a log file) a plain line every 10 images and at the end. */
+function translateProgress(): (done: number, total: number) => void {
+  const tty = process.stderr.isTTY;
+  return (done, total) => {
+    if (tty) process.stderr.write(`\rtranslated ${done}/${total}${done === total ? '\n' : ''}`);
+    else if (done % 10 === 0 || done === total) console.error(`translated ${done}/${total}`);
+  };
 }
 
 export function main(argv: string[]): void {
@@ -158,7 +205,7 @@ export function main(argv: string[]): void {
     .option('-o, --output-folder <dir>', 'where to write the images', 'translations')
     .action(async (opts) => {
       try {
-        const config = loadConfig(opts.config, { onWarning: (w) => console.error(`warning: ${w}`) });
+        const config = loadConfig(opts.config, { onWarning: printWarning });
         await initBackend();
         const written = await translateFiles({
           config,
@@ -170,9 +217,9 @@ export function main(argv: string[]): void {
           styleImage: opts.style,
           synchronized: opts.synchronized,
           outputFolder: opts.outputFolder,
-          onProgress: (done, total) => process.stderr.write(`\rtranslated ${done}/${total}`),
+          onProgress: translateProgress(),
+          onWarning: printWarning,
         });
-        console.error('');
         console.log(`wrote ${written.length} images to ${opts.outputFolder}`);
       } catch (err) {
         fail(err);
@@ -189,7 +236,7 @@ export function main(argv: string[]): void {
     .action(async (source, opts) => {
       try {
         await initBackend();
-        const r = await importTorchRun({ source, config: opts.config, logs: opts.logs, outputPath: opts.outputPath, name: opts.name, onWarning: (w) => console.error(`warning: ${w}`) });
+        const r = await importTorchRun({ source, config: opts.config, logs: opts.logs, outputPath: opts.outputPath, name: opts.name, onWarning: printWarning });
         console.log(`imported iteration ${r.iteration} (${[r.from.gen, r.from.dis, r.from.optimizer].filter(Boolean).join(', ')}) into ${path.join(r.runDir, 'checkpoints')}`);
         if (r.logs) console.log(`history: ${r.metrics} logged iterations from ${r.logs} in ${path.join(r.runDir, 'metrics.jsonl')}`);
         console.log(`translate with --checkpoint ${r.runDir}; resume with: munit train --config <config named ${path.basename(r.runDir)}.yaml> --output-path ${opts.outputPath} --resume`);

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { cleanCheckpointFolder, completeCheckpoints, removeStaleTempFiles, resumeCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
+import { cleanCheckpointFolder, completeCheckpoints, makeOutputFolder, removeStaleTempFiles, resumeCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
 import { DATA_SPLITS, DataSplit, loadConfig, MunitConfig } from './config/config.js';
 import { closeLoaders, createLoaders, Loaders, LoadersState, loadersState, restoreLoaders } from './data/loader.js';
 import { Vgg16 } from './networks/vgg16.js';
@@ -49,12 +49,17 @@ export interface TrainingRunResult {
   stoppedBy: 'max_iter' | 'signal' | 'time';
 }
 
+/** Config warnings come formatted as `file:line:col: warning: ...`; other warnings get the word, never twice. */
+export function warningLine(message: string): string {
+  return /^\S.*?:\d+:\d+: warning: /.test(message) ? message : `warning: ${message}`;
+}
+
 export function runFolder(configPath: string, outputPath = 'outputs'): string {
   return path.join(outputPath, path.basename(configPath).replace(/\.ya?ml$/i, ''));
 }
 
 export async function runTraining(options: TrainingRunOptions): Promise<TrainingRunResult> {
-  const warn = options.onWarning ?? ((m: string) => console.warn(`warning: ${m}`));
+  const warn = options.onWarning ?? ((m: string) => console.warn(warningLine(m)));
   const config = loadConfig(options.configPath, { onWarning: warn });
   const configText = fs.readFileSync(options.configPath, 'utf8');
   const configDir = path.dirname(path.resolve(options.configPath));
@@ -132,30 +137,6 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     if (display) tf.dispose(Object.values(display));
     await closeLoaders(loaders);
     trainer.dispose();
-  }
-}
-
-/** mkdir -p that says "read-only" when that is why it fails, naming the folder that refused. */
-function makeOutputFolder(dir: string): void {
-  try {
-    fs.mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    let existing = path.resolve(dir);
-    while (!fs.existsSync(existing) && path.dirname(existing) !== existing) existing = path.dirname(existing);
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || (code === 'ENOENT' && !writable(existing))) {
-      throw new Error(`cannot create the output folder ${dir}: ${existing} is read-only (${code}); choose a writable --output-path`);
-    }
-    throw new Error(`cannot create the output folder ${dir}: ${(err as Error).message}`);
-  }
-}
-
-function writable(dir: string): boolean {
-  try {
-    fs.accessSync(dir, fs.constants.W_OK);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { checkpointFile, completeCheckpoints, loadGenerators } from './checkpoint.js';
+import { checkpointFile, completeCheckpoints, loadGenerators, makeOutputFolder, writeFileAtomic } from './checkpoint.js';
 import { IMAGE_EXTENSIONS, MunitConfig } from './config/config.js';
 import { decodeImageFile, resizedSize, transformImage } from './data/image-file.js';
 import { listImageFolder } from './data/dataset.js';
@@ -51,7 +51,7 @@ export async function loadTestImage(file: string, channels: 1 | 3, newSize: numb
 }
 
 async function writePng(image: tf.Tensor3D, file: string): Promise<void> {
-  fs.writeFileSync(file, await encodePng(image));
+  writeFileAtomic(file, await encodePng(image));
 }
 
 function inputFiles(input: string, onWarning?: (message: string) => void): string[] {
@@ -82,7 +82,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
     } else if (o.synchronized) {
       styles = rng.normal([o.numStyles, target.styleDim]) as tf.Tensor2D;
     }
-    fs.mkdirSync(o.outputFolder, { recursive: true });
+    makeOutputFolder(o.outputFolder);
     for (const [i, file] of files.entries()) {
       const x = await loadTestImage(file, sourceDim, o.config.new_size);
       const own = styles ?? (rng.normal([o.numStyles, target.styleDim]) as tf.Tensor2D);

@@ -2,6 +2,7 @@
 // Full disks are simulated by injecting a failing write function (see WriteIo); everything else uses real files.
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -16,7 +17,11 @@ import {
   writeFileAtomic,
   WriteIo,
 } from '../../munit-core/checkpoint.js';
+import { formatDuration } from '../../munit-core/cli.js';
+import { defaultConfig } from '../../munit-core/config/config.js';
+import { discriminatorParameters, generatorParameters } from '../../munit-core/config/validate.js';
 import { generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { describeModel } from '../../munit-core/model-summary.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors } from '../../munit-core/safetensors.js';
 import { MunitTrainer } from '../../munit-core/trainer.js';
 import { runTraining } from '../../munit-core/training-run.js';
@@ -208,5 +213,85 @@ describe('checkpoints under failure', () => {
     } finally {
       trainer.dispose();
     }
+  });
+
+  it('a run stopped early writes a sample grid of the iteration it saved', async () => {
+    const config = writeConfig('stop-grid', { max_iter: 50, image_display_iter: 1000, image_save_iter: 1000 });
+    const abort = new AbortController();
+    const samples: number[] = [];
+    const result = await runTraining({
+      configPath: config, outputPath: path.join(root, 'stop-out'), signal: abort.signal, onWarning: () => {},
+      onMetrics: (m) => m.iteration === 2 && abort.abort(),
+      onSamples: (e) => samples.push(e.iteration),
+    });
+    assert.deepEqual([result.iteration, result.stoppedBy], [2, 'signal']);
+    assert.deepEqual(samples, [2]);
+    assert.deepEqual(completeCheckpoints(path.join(result.runDir, 'checkpoints')), [2]);
+    assert.ok(fs.existsSync(path.join(result.runDir, 'images', 'gen_a2b_train_current.png')));
+  });
+
+  it('the parameter estimate that guards configs matches the networks', () => {
+    const config = defaultConfig();
+    const [genA, , disA] = describeModel(config).networks;
+    assert.equal(generatorParameters(config.input_dim_a, config.gen), genA.parameters);
+    assert.equal(discriminatorParameters(config.input_dim_a, config.dis), disA.parameters);
+  });
+});
+
+describe('command-line messages', () => {
+  const repo = path.join(__dirname, '..', '..');
+  const cli = path.join(repo, 'munit-core', 'cli.ts');
+  const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: repo, env: { ...process.env, MUNIT_BACKEND: 'wasm' } });
+
+  it('ETAs never show 60 minutes', () => {
+    assert.equal(formatDuration(4 * 3600 + 59 * 60 + 59.7), '5h00m');
+    assert.equal(formatDuration(3599.6), '1h00m');
+    assert.equal(formatDuration(59.6), '1m00s');
+    assert.equal(formatDuration(907), '15m07s');
+    assert.equal(formatDuration(-3), '0s');
+  });
+
+  it('broken YAML: the first syntax error and a count of the rest; warnings say "warning:" once', () => {
+    const broken = path.join(root, 'broken.yaml');
+    // One missing colon, after a section name: the parser then reports every line under it.
+    fs.writeFileSync(broken, tinyDemoConfig(dataRoot, SIZE).replace(/^gen:/m, 'gen'));
+    const info = node(['info', '--config', broken]);
+    assert.equal(info.status, 1);
+    const lines = info.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, info.stderr);
+    assert.match(lines[0], /^munit: .*broken\.yaml:\d+:\d+: YAML syntax error: .* \(and (\d+) more errors after it, most likely caused by this one\)$/);
+    const warned = path.join(root, 'warned.yaml');
+    fs.writeFileSync(warned, tinyDemoConfig(dataRoot, SIZE) + 'recon_kl_w: 1\n');
+    const ok = node(['info', '--config', warned]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.match(ok.stderr, /^.*warned\.yaml:\d+:\d+: warning: recon_kl_w: /m);
+    assert.equal(ok.stderr.match(/warning:/g)?.length, 1, ok.stderr);
+  });
+
+  it('munit translate prints plain progress lines when stderr is not a terminal', async () => {
+    const config = writeConfig('translate-cli', { max_iter: 1 });
+    await runTraining({ configPath: config, outputPath: path.join(root, 'translate-out'), onWarning: () => {} });
+    const run = node(['translate', '--config', config, '--checkpoint', path.join(root, 'translate-out', 'translate-cli'), '--input', path.join(dataRoot, 'testA'), '--num-style', '1', '--output-folder', path.join(root, 'translated')]);
+    assert.equal(run.status, 0, run.stderr);
+    assert.deepEqual(run.stderr.split('\n').filter((l) => l.startsWith('translated')), ['translated 2/2']);
+    assert.doesNotMatch(run.stderr, /\r/);
+  });
+
+  it('a read-only output folder is reported as read-only, naming it', () => {
+    const locked = path.join(root, 'locked');
+    fs.mkdirSync(locked, { mode: 0o555 });
+    fs.chmodSync(locked, 0o555);
+    const script =
+      `const c = require('./munit-core/checkpoint.ts'); for (const f of [() => c.makeOutputFolder(${JSON.stringify(path.join(locked, 'run', 'images'))}), () => c.writeFileAtomic(${JSON.stringify(path.join(locked, 'x.png'))}, 'x')]) ` +
+      `try { f(); console.log('written'); } catch (e) { console.log(e.message); }`;
+    // Root writes anywhere: then check as an unprivileged user where runuser exists (Linux).
+    const asUser = process.getuid?.() === 0 ? ['runuser', '-u', 'nobody', '--', process.execPath] : [process.execPath];
+    fs.chmodSync(root, 0o755);
+    const run = spawnSync(asUser[0], [...asUser.slice(1), '--import', 'tsx', '-e', script], { cwd: repo, encoding: 'utf8' });
+    fs.chmodSync(root, 0o700);
+    if (run.error) return;
+    const [mkdir, write] = run.stdout.trim().split('\n');
+    assert.equal(mkdir, `cannot create the output folder ${path.join(locked, 'run', 'images')}: ${locked} is read-only (EACCES); choose a writable output folder`);
+    assert.match(write, new RegExp(`^cannot write ${locked}/x\\.png: the folder ${locked} is read-only \\(EACCES\\); no x\\.png was written`));
   });
 });
