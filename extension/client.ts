@@ -28,7 +28,8 @@ export function createClient(extensionUri: vscode.Uri, output: vscode.LogOutputC
     traceOutputChannel: output,
     // The log is there when asked for (MUNIT: Show Logs); failures get their own notifications.
     revealOutputChannelOn: RevealOutputChannelOn.Never,
-    initializationOptions: { outputFolder: settings.outputFolder },
+    // clientCommands: this extension registers the code lenses' commands and shows codicons.
+    initializationOptions: { outputFolder: settings.outputFolder, clientCommands: true },
     // The server follows munit.outputFolder through workspace/didChangeConfiguration.
     synchronize: { configurationSection: CLIENT_ID },
     errorHandler: new RestartingErrorHandler(),

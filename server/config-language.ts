@@ -1,6 +1,6 @@
 // MUNIT config files as a language: diagnostics from the core's validation, hover docs and completion from the
 // config schema, quick fixes for misspelt keys and values, and "Train" / "Preview" code lenses.
-import { fileURLToPath } from 'node:url';
+import * as path from 'node:path';
 import {
   CodeAction, CodeActionKind, CodeLens, CompletionItem, CompletionItemKind, Diagnostic, DiagnosticSeverity, Hover,
   MarkupKind, Position, Range, TextEdit,
@@ -8,14 +8,11 @@ import {
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { checkDataPaths, ConfigDiagnostic, parseConfig } from '../munit-core/config/config.js';
 import { CONFIG_SECTIONS, ConfigKeySpec, getKeySpec, keysIn } from '../munit-core/config/schema.js';
-import { CLIENT_COMMANDS } from './protocol.js';
+import { CLIENT_COMMANDS, SERVER_COMMANDS } from './protocol.js';
+import { PathGuard, uriToPath } from './workspace.js';
 
 const TOP_LEVEL_KEYS = new Set(keysIn(''));
 const KEY_LINE = /^(\s*)([A-Za-z_][\w]*)\s*:(.*)$/;
-
-export function filePath(uri: string): string {
-  return fileURLToPath(uri);
-}
 
 /** A YAML file is treated as a MUNIT config when it has `gen:` and `dis:` or at least four top-level MUNIT keys. */
 export function isMunitConfig(text: string): boolean {
@@ -27,11 +24,17 @@ export function isMunitConfig(text: string): boolean {
   return (found.has('gen') && found.has('dis')) || found.size >= 4;
 }
 
-export function diagnostics(doc: TextDocument): Diagnostic[] {
-  const file = filePath(doc.uri);
+/**
+ * The config's problems. Its data paths are looked at only for a file on disk (relative ones resolve from its
+ * folder; an untitled document has none) and only inside the workspace: a path elsewhere is reported, not read.
+ */
+export function diagnostics(doc: TextDocument, guard: PathGuard): Diagnostic[] {
+  const file = uriToPath(doc.uri);
   const parsed = parseConfig(doc.getText(), file);
   const all = [...parsed.diagnostics];
-  if (!parsed.diagnostics.some((d) => d.code === 'syntax')) all.push(...checkDataPaths(parsed.config));
+  if (file !== undefined && !parsed.diagnostics.some((d) => d.code === 'syntax')) {
+    all.push(...checkDataPaths(parsed.config, path.dirname(file), undefined, (resolved) => guard.refusal(resolved)));
+  }
   return all.map((d) => toDiagnostic(d));
 }
 
@@ -160,11 +163,23 @@ export function completion(doc: TextDocument, pos: Position): CompletionItem[] {
     });
 }
 
-export function codeLenses(doc: TextDocument): CodeLens[] {
-  const configPath = filePath(doc.uri);
+export interface LensOptions {
+  /** The client registers CLIENT_COMMANDS and shows codicons in titles (our VS Code extension). */
+  clientCommands: boolean;
+  /** The job training this config now, if any. */
+  activeJob?: string;
+}
+
+/** Train / Preview with the extension's commands; elsewhere plain titles and the server's own commands. */
+export function codeLenses(configPath: string, options: LensOptions): CodeLens[] {
   const range = Range.create(0, 0, 0, 0);
-  return [
-    { range, command: { title: '$(play) Train', command: CLIENT_COMMANDS.startTraining, arguments: [configPath] } },
-    { range, command: { title: '$(eye) Preview', command: CLIENT_COMMANDS.previewConfig, arguments: [configPath] } },
-  ];
+  if (options.clientCommands) {
+    return [
+      { range, command: { title: '$(play) Train', command: CLIENT_COMMANDS.startTraining, arguments: [configPath] } },
+      { range, command: { title: '$(eye) Preview', command: CLIENT_COMMANDS.previewConfig, arguments: [configPath] } },
+    ];
+  }
+  return options.activeJob
+    ? [{ range, command: { title: 'Stop training', command: SERVER_COMMANDS.stopTraining, arguments: [options.activeJob] } }]
+    : [{ range, command: { title: 'Train', command: SERVER_COMMANDS.startTraining, arguments: [configPath] } }];
 }

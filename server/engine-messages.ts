@@ -25,6 +25,8 @@ export interface EngineRequest<M extends EngineMethod = EngineMethod> {
   id: number;
   method: M;
   params: EngineMethods[M][0];
+  /** The workspace folders (real paths): the worker reads and writes only inside them. */
+  roots: readonly string[];
 }
 
 export type EngineReply =

@@ -4,16 +4,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { describeBackend, initBackend } from '../munit-core/backend.js';
-import { checkDataPaths, ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
+import { ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
 import { getKeySpec } from '../munit-core/config/schema.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
-import { importTorchRun } from '../munit-core/torch/import-run.js';
+import { findReferenceCheckpoint, importTorchRun, referenceLogs } from '../munit-core/torch/import-run.js';
+import { runFolder } from '../munit-core/training-run.js';
+import { checkConfigData, workspaceImages } from './confine.js';
 import type { EngineEvent, EngineMethod, EngineMethods, EngineReply, EngineRequest } from './engine-messages.js';
 import { ModelHost } from './model-host.js';
 import * as requests from './model-requests.js';
 import type { JobParams, JobStatus, TunableSettings } from './protocol.js';
 import { TUNABLE_KEYS } from './protocol.js';
 import { TrainingJob } from './training-job.js';
+import { PathGuard } from './workspace.js';
 
 const port = parentPort;
 if (!port) throw new Error('engine-worker.ts runs as a worker thread of the MUNIT server');
@@ -33,16 +36,19 @@ function findJob(params: JobParams | void): TrainingJob {
   return job;
 }
 
-type Handlers = { [M in EngineMethod]: (params: EngineMethods[M][0]) => Promise<EngineMethods[M][1]> | EngineMethods[M][1] };
+/** Each handler gets the request's params and a guard over the workspace folders of the request. */
+type Handlers = { [M in EngineMethod]: (params: EngineMethods[M][0], guard: PathGuard) => Promise<EngineMethods[M][1]> | EngineMethods[M][1] };
 
 const handlers: Handlers = {
-  async startTraining(params) {
+  async startTraining(params, guard) {
     const running = activeJobs()[0];
     if (running) throw new Error(`a training job is already running (${running.configPath}, iteration ${running.iteration}); stop it first`);
-    // Fail fast with the validation message, before a run folder is made.
+    // Fail fast with the validation message, before a run folder is made; and read nothing outside the workspace:
+    // not the data, not a run folder (or its checkpoints) linked to elsewhere.
     const config = loadConfig(params.configPath, { onWarning: (m) => log('warn', m) });
-    const dataErrors = checkDataPaths(config, undefined).filter((d) => d.severity === 'error');
-    if (dataErrors.length > 0) throw new ConfigError(params.configPath, dataErrors);
+    checkConfigData(config, params.configPath, guard);
+    workspaceImages(config, path.dirname(params.configPath), guard);
+    guard.checkTree(runFolder(params.configPath, params.outputPath), 'run folder');
     const jobId = `job-${nextJob++}`;
     await new Promise<void>((resolve, reject) => {
       const job = new TrainingJob(jobId, params.configPath, params.outputPath, params.resume ?? false, {
@@ -78,27 +84,48 @@ const handlers: Handlers = {
     checkTunable(params.changes);
     return job.updateHyperparameters(params.changes);
   },
-  architecture: (params) => models.use(params, params.outputPath, async (m) => requests.architecture(m, params)),
-  translate: (params) => models.use(params, params.outputPath, (m) => requests.translate(m, params)),
-  activations: (params) => models.use(params, params.outputPath, (m) => requests.activations(m, params)),
-  async createDemoProject({ folder }) {
-    const dataRoot = path.join(folder, 'data');
-    const configPath = path.join(folder, 'demo.yaml');
+  architecture: (params, guard) => models.use(params, params.outputPath, guard, async (m) => requests.architecture(m, params)),
+  translate: (params, guard) => models.use(params, params.outputPath, guard, (m) => requests.translate(m, params)),
+  activations: (params, guard) => models.use(params, params.outputPath, guard, (m) => requests.activations(m, params)),
+  async createDemoProject({ folder }, guard) {
+    // Real paths, checked: a `data` or `demo.yaml` that is a link (dangling or not) to outside is refused.
+    const dataRoot = guard.check(path.join(folder, 'data'), 'data');
+    guard.checkTree(dataRoot, 'data');
+    const configPath = guard.check(path.join(folder, 'demo.yaml'), 'demo.yaml');
     const summary = fs.existsSync(path.join(dataRoot, 'trainA')) ? undefined : await generateDemoDataset(dataRoot);
-    if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(dataRoot));
+    // 'wx': never write through a link that appeared since the check.
+    if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(dataRoot), { flag: 'wx' });
     return { configPath, dataRoot, trainImages: summary?.images.trainA.length ?? fs.readdirSync(path.join(dataRoot, 'trainA')).length };
   },
-  async importRun(params) {
+  async importRun(params, guard) {
     const warnings: string[] = [];
-    const result = await importTorchRun({ source: params.source, config: params.configPath, logs: params.logs, outputPath: params.outputPath, onWarning: (w) => warnings.push(w) });
+    // Exactly what the import reads and writes, checked: the checkpoint files, the config, the logs, the run folder.
+    const from = findReferenceCheckpoint(params.source);
+    for (const file of [from.gen, from.dis, from.optimizer]) if (file !== undefined) guard.check(file, 'source');
+    const configPath = params.configPath ?? (from.runDir && guard.check(path.join(from.runDir, 'config.yaml'), 'config.yaml'));
+    if (configPath === undefined) throw new Error(`${params.source}: no config.yaml beside the checkpoints; give the run's config (configPath)`);
+    const configName = path.basename(configPath).replace(/\.ya?ml$/i, '');
+    const name = from.runDir ? path.basename(from.runDir) : configName === 'config' ? path.basename(path.dirname(configPath)) : configName;
+    guard.checkTree(path.join(params.outputPath, name), 'run folder');
+    let logs: string | false | undefined = params.logs;
+    if (logs !== undefined) guard.checkTree(logs, 'logs');
+    else if (from.runDir !== undefined && fs.existsSync(referenceLogs(from.runDir))) {
+      // The reference keeps logs/<name> beside outputs/<name>: that may be outside the workspace.
+      const refusal = guard.refusal(referenceLogs(from.runDir));
+      if (refusal !== undefined) {
+        logs = false;
+        warnings.push(`the TensorBoard logs beside the run are not read: ${refusal}. The run is imported without its loss history; pass logs inside the workspace to include it.`);
+      } else guard.checkTree(referenceLogs(from.runDir), 'logs');
+    }
+    const result = await importTorchRun({ source: params.source, config: configPath, logs, name, outputPath: params.outputPath, onWarning: (w) => warnings.push(w) });
     return { runFolder: result.runDir, iteration: result.iteration, metrics: result.metrics, warnings };
   },
-  async configPreview(params) {
+  async configPreview(params, guard) {
     try {
-      return await models.use({ configPath: params.configPath }, params.outputPath, (m) => requests.configPreview(m, params));
+      return await models.use({ configPath: params.configPath }, params.outputPath, guard, (m) => requests.configPreview(m, params, guard));
     } catch (err) {
       // No usable weights (e.g. the saved config is broken): still show the data pipeline and the problems.
-      const result = await requests.configPreview(undefined, params);
+      const result = await requests.configPreview(undefined, params, guard);
       result.problems.push(err instanceof ConfigError ? err.diagnostics.map((d) => formatDiagnostic(d, params.configPath)).join('\n') || err.message : (err as Error).message);
       return result;
     }
@@ -122,9 +149,9 @@ function checkTunable(changes: Partial<TunableSettings>): void {
 }
 
 port.on('message', (request: EngineRequest) => {
-  const handler = handlers[request.method] as (params: unknown) => unknown;
+  const handler = handlers[request.method] as (params: unknown, guard: PathGuard) => unknown;
   Promise.resolve()
-    .then(() => handler(request.params))
+    .then(() => handler(request.params, new PathGuard(request.roots)))
     .then(
       (result) => post({ id: request.id, result }),
       (err: Error) => post({ id: request.id, error: { message: err.message } }),

@@ -2,7 +2,7 @@
 // If the worker dies (out of memory, a native crash), requests fail with that reason and a new worker starts.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { EngineEvent, EngineMessage, EngineMethod, EngineMethods } from './engine-messages.js';
+import type { EngineEvent, EngineMessage, EngineMethod, EngineMethods, EngineRequest } from './engine-messages.js';
 
 const MAX_CRASHES = 3;
 const CRASH_WINDOW_MS = 60_000;
@@ -18,9 +18,10 @@ export interface EngineListener {
  * registers tsx's require hook first: loader hooks given with --import do not reach worker threads on Node 20.
  */
 function createWorker(): Worker {
-  if (path.extname(__filename) !== '.ts') return new Worker(path.join(__dirname, 'engine-worker.js'));
+  // The worker's stdout is ours to read: over --stdio it would otherwise go into the LSP message stream.
+  if (path.extname(__filename) !== '.ts') return new Worker(path.join(__dirname, 'engine-worker.js'), { stdout: true });
   const source = path.join(__dirname, 'engine-worker.ts');
-  return new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(source)});`, { eval: true });
+  return new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(source)});`, { eval: true, stdout: true });
 }
 
 export class Engine {
@@ -32,7 +33,8 @@ export class Engine {
   /** When the worker died recently; a worker that keeps dying (e.g. a missing native module) is not restarted. */
   private crashes: number[] = [];
 
-  constructor(private readonly listener: EngineListener) {
+  /** `roots`: the workspace folders, sent with every request so the worker's PathGuard keeps to them. */
+  constructor(private readonly listener: EngineListener, private readonly roots: () => readonly string[]) {
     this.start();
   }
 
@@ -46,7 +48,7 @@ export class Engine {
     return new Promise((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ id, method, params });
+      this.worker.postMessage({ id, method, params, roots: this.roots() } satisfies EngineRequest);
     });
   }
 
@@ -58,6 +60,7 @@ export class Engine {
   private start(): void {
     // Workers inherit execArgv, so --max-old-space-size carries over.
     this.worker = createWorker();
+    this.worker.stdout.on('data', (d: Buffer) => this.listener({ event: 'log', level: 'info', message: d.toString().trimEnd() }));
     let lastError = '';
     this.ready = new Promise<string>((resolve, reject) => {
       this.worker.on('message', (message: EngineMessage) => {

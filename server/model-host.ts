@@ -13,6 +13,7 @@ import { loadStateDict } from '../munit-core/state-dict.js';
 import { runFolder } from '../munit-core/training-run.js';
 import type { ModelOrigin, ModelSource } from './protocol.js';
 import type { TrainingJob } from './training-job.js';
+import type { PathGuard } from './workspace.js';
 
 export interface Networks {
   genA: AdaINGen;
@@ -38,7 +39,7 @@ export class ModelHost {
   constructor(private readonly activeJobs: () => TrainingJob[]) {}
 
   /** Runs `fn` with the model `source` names. The model stays valid only while `fn` runs. */
-  async use<T>(source: ModelSource, outputPath: string, fn: (model: Model) => Promise<T>): Promise<T> {
+  async use<T>(source: ModelSource, outputPath: string, guard: PathGuard, fn: (model: Model) => Promise<T>): Promise<T> {
     const job = this.activeJobs().find((j) => (source.configPath !== undefined && j.configPath === source.configPath) || (source.runFolder !== undefined && j.runFolder === source.runFolder));
     if (job?.trainer) {
       return job.withTrainer((trainer, config) => {
@@ -46,7 +47,7 @@ export class ModelHost {
         return fn({ genA: trainer.genA, genB: trainer.genB, disA: trainer.disA, disB: trainer.disB, config, origin });
       });
     }
-    const run = this.queue.then(() => fn(this.fromDisk(source, outputPath)));
+    const run = this.queue.then(() => fn(this.fromDisk(source, outputPath, guard)));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -56,9 +57,11 @@ export class ModelHost {
     this.cached = undefined;
   }
 
-  private fromDisk(source: ModelSource, outputPath: string): Model {
+  private fromDisk(source: ModelSource, outputPath: string, guard: PathGuard): Model {
     if (source.configPath === undefined && source.runFolder === undefined) throw new Error('name a configPath or a runFolder');
     const folder = source.runFolder ?? runFolder(source.configPath!, outputPath);
+    // A run folder, or a checkpoint in it, linked to somewhere outside must not feed the model.
+    guard.checkTree(folder, 'run folder');
     const configFile = source.configPath ?? path.join(folder, 'config.yaml');
     const configText = fs.existsSync(configFile) ? fs.readFileSync(configFile, 'utf8') : '';
     const checkpoints = path.join(folder, 'checkpoints');

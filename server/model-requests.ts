@@ -1,8 +1,7 @@
 // The engine's answers about a model: translate, architecture, activations, and the preview of an edited config.
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigDiagnostic, dataSources, DataSplit, formatDiagnostic, MunitConfig, parseConfig } from '../munit-core/config/config.js';
-import { listSplitImages } from '../munit-core/data/dataset.js';
+import { ConfigDiagnostic, ConfigError, DataSplit, formatDiagnostic, MunitConfig, parseConfig } from '../munit-core/config/config.js';
 import { loadImageFile } from '../munit-core/data/image-file.js';
 import { architectureGraph } from '../munit-core/inspect/architecture.js';
 import { nodeActivations } from '../munit-core/inspect/activations.js';
@@ -10,8 +9,10 @@ import { Rng } from '../munit-core/random.js';
 import { encodePng, renderGrid } from '../munit-core/samples.js';
 import { translateWithStyles } from '../munit-core/translate.js';
 import { loadTestImage } from '../munit-core/translate-files.js';
+import { checkConfigData, workspaceImages } from './confine.js';
 import type { Model } from './model-host.js';
 import type * as P from './protocol.js';
+import type { PathGuard } from './workspace.js';
 
 const PREVIEW_IMAGES = 4;
 const PREVIEW_STYLES = 3;
@@ -87,22 +88,29 @@ export async function activations(model: Model, params: P.ActivationsParams): Pr
  * What the edited text produces. Inference settings (new_size, style sampling) apply to the current weights at once;
  * data settings show as the training pipeline's crops of the first images.
  */
-export async function configPreview(model: Model | undefined, params: P.ConfigPreviewParams): Promise<P.ConfigPreviewResult> {
+export async function configPreview(model: Model | undefined, params: P.ConfigPreviewParams, guard: PathGuard): Promise<P.ConfigPreviewResult> {
   const { config, diagnostics } = parseConfig(params.text, params.configPath);
   const errors = diagnostics.filter((d: ConfigDiagnostic) => d.severity === 'error');
-  const problems = errors.map((d) => formatDiagnostic(d, path.basename(params.configPath)));
+  const name = path.basename(params.configPath);
+  const problems = errors.map((d) => formatDiagnostic(d, name));
   const result: P.ConfigPreviewResult = { problems, translations: [], data: [] };
   if (errors.length > 0) return result;
+  try {
+    checkConfigData(config, params.configPath, guard);
+  } catch (err) {
+    problems.push(...(err instanceof ConfigError ? err.diagnostics.map((d) => formatDiagnostic(d, name)) : [(err as Error).message]));
+    return result;
+  }
   const configDir = path.dirname(params.configPath);
   try {
-    result.data = await dataPreview(config, configDir);
+    result.data = await dataPreview(config, configDir, guard);
   } catch (err) {
     problems.push((err as Error).message);
   }
   if (model) {
     result.origin = model.origin;
     try {
-      result.translations = await translationPreview(model, config, configDir);
+      result.translations = await translationPreview(model, config, configDir, guard);
     } catch (err) {
       problems.push((err as Error).message);
     }
@@ -110,18 +118,16 @@ export async function configPreview(model: Model | undefined, params: P.ConfigPr
   return result;
 }
 
-function firstImages(config: MunitConfig, configDir: string, split: DataSplit): string[] {
-  const sources = dataSources(config);
-  if (!sources) throw new Error('the config names no data: set data_root, or all eight data_folder_*/data_list_* keys');
-  return listSplitImages(split, sources[split], { configDir }).slice(0, PREVIEW_IMAGES);
+function firstImages(config: MunitConfig, configDir: string, split: DataSplit, guard: PathGuard): string[] {
+  return workspaceImages(config, configDir, guard, [split], PREVIEW_IMAGES)[split];
 }
 
-async function dataPreview(config: MunitConfig, configDir: string): Promise<{ label: string; png: string }[]> {
+async function dataPreview(config: MunitConfig, configDir: string, guard: PathGuard): Promise<{ label: string; png: string }[]> {
   const rng = new Rng(0);
   const out: { label: string; png: string }[] = [];
   for (const split of ['train_a', 'train_b'] as const) {
     const channels = split === 'train_a' ? config.input_dim_a : config.input_dim_b;
-    const files = firstImages(config, configDir, split);
+    const files = firstImages(config, configDir, split, guard);
     const shape: [number, number, number, number] = [files.length, config.crop_image_height, config.crop_image_width, channels];
     const data = new Float32Array(shape.reduce((a, b) => a * b));
     for (const [i, file] of files.entries()) {
@@ -139,13 +145,13 @@ async function dataPreview(config: MunitConfig, configDir: string): Promise<{ la
   return out;
 }
 
-async function translationPreview(model: Model, edited: MunitConfig, configDir: string): Promise<{ label: string; png: string }[]> {
+async function translationPreview(model: Model, edited: MunitConfig, configDir: string, guard: PathGuard): Promise<{ label: string; png: string }[]> {
   const out: { label: string; png: string }[] = [];
   for (const direction of ['a2b', 'b2a'] as const) {
     const [from, to]: [P.Domain, P.Domain] = direction === 'a2b' ? ['a', 'b'] : ['b', 'a'];
     const source = domainNets(model, from);
     const target = domainNets(model, to);
-    const files = firstImages(edited, configDir, direction === 'a2b' ? 'test_a' : 'test_b').slice(0, 1);
+    const files = firstImages(edited, configDir, direction === 'a2b' ? 'test_a' : 'test_b', guard).slice(0, 1);
     const x = await loadTestImage(files[0], source.dim, edited.new_size);
     const styles = new Rng(0).normal([PREVIEW_STYLES, target.gen.styleDim]) as tf.Tensor2D;
     const out4 = translateWithStyles(source.gen, target.gen, x, styles);

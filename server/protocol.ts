@@ -298,3 +298,18 @@ export const CLIENT_COMMANDS = {
   startTraining: 'munit.startTraining',
   previewConfig: 'munit.previewConfig',
 } as const;
+
+/** The server's own commands (workspace/executeCommand), for the code lenses of editors without our extension.
+ * startTraining takes the config path and resumes from the newest checkpoint; stopTraining takes a job id. */
+export const SERVER_COMMANDS = {
+  startTraining: 'munit-server.startTraining',
+  stopTraining: 'munit-server.stopTraining',
+} as const;
+
+/** initializationOptions the server understands. */
+export interface InitializationOptions {
+  /** Like munit.outputFolder: the parent of run folders, relative to the config's workspace folder; inside it. */
+  outputFolder?: string;
+  /** The client registers CLIENT_COMMANDS and shows codicons (our VS Code extension sends true). */
+  clientCommands?: boolean;
+}

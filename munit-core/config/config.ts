@@ -275,16 +275,16 @@ export function dataSources(config: MunitConfig): Record<DataSplit, DataSource> 
 }
 
 /**
- * Resolves a path from a config. Relative paths are taken from the current working directory first, as the
- * reference (run from its repository root) does; if nothing exists there, from the config file's folder, so a config
- * stored next to its dataset works from anywhere. Returns the first candidate that exists, else the cwd one.
+ * Resolves a path from a config. Relative paths are taken from the config file's folder, so a config stored next to
+ * its dataset means the same thing from anywhere; if nothing exists there, from the current working directory, as
+ * the reference (run from its repository root) does. Returns the first candidate that exists, else the config one.
  */
 export function resolveConfigPath(p: string, configDir?: string, cwd: string = process.cwd()): string {
   if (path.isAbsolute(p)) return p;
   const fromCwd = path.resolve(cwd, p);
-  if (configDir === undefined || fs.existsSync(fromCwd)) return fromCwd;
+  if (configDir === undefined) return fromCwd;
   const fromConfig = path.resolve(configDir, p);
-  return fs.existsSync(fromConfig) ? fromConfig : fromCwd;
+  return fs.existsSync(fromConfig) || !fs.existsSync(fromCwd) ? fromConfig : fromCwd;
 }
 
 /** Image types the reference's loaders accept (compared case-insensitively). */
@@ -294,9 +294,15 @@ export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.p
  * Checks that the data the config names exists: folders are folders and hold images, list files are non-empty and
  * their first entry exists. Each diagnostic names the key and the path. `configDir` defaults to the folder of the
  * file given to parseConfig (see resolveConfigPath for how relative paths are looked up). Missing keys are not
- * reported here: parseConfig already does.
+ * reported here: parseConfig already does. `refuse` may veto a resolved path before anything is read there (the
+ * language server keeps to the workspace): its message becomes the key's diagnostic. Never quotes a file's content.
  */
-export function checkDataPaths(config: MunitConfig, configDir?: string, cwd: string = process.cwd()): ConfigDiagnostic[] {
+export function checkDataPaths(
+  config: MunitConfig,
+  configDir?: string,
+  cwd: string = process.cwd(),
+  refuse?: (resolved: string, key: string) => string | undefined,
+): ConfigDiagnostic[] {
   const origin = origins.get(config);
   const dir = configDir ?? (origin?.file !== undefined ? path.dirname(path.resolve(origin.file)) : undefined);
   const out: ConfigDiagnostic[] = [];
@@ -307,10 +313,17 @@ export function checkDataPaths(config: MunitConfig, configDir?: string, cwd: str
   const where = (p: string) =>
     path.isAbsolute(p) || dir === undefined || path.resolve(dir) === path.resolve(cwd)
       ? resolveConfigPath(p, dir, cwd)
-      : `${path.resolve(cwd, p)} (also looked in ${path.resolve(dir, p)})`;
+      : `${path.resolve(dir, p)} (also looked in ${path.resolve(cwd, p)})`;
+  /** The resolved path, or undefined when `refuse` vetoed it (then reported). */
+  const resolve = (p: string, key: string): string | undefined => {
+    const resolved = resolveConfigPath(p, dir, cwd);
+    const refusal = refuse?.(resolved, key);
+    if (refusal !== undefined) report(key, refusal);
+    return refusal === undefined ? resolved : undefined;
+  };
 
-  if (config.data_root !== undefined) {
-    const root = resolveConfigPath(config.data_root, dir, cwd);
+  const root = config.data_root === undefined ? undefined : resolve(config.data_root, 'data_root');
+  if (config.data_root !== undefined && root !== undefined) {
     if (!isDirectory(root)) {
       report('data_root', `The dataset folder ${config.data_root} does not exist: looked for ${where(config.data_root)}.`);
     } else {
@@ -324,10 +337,11 @@ export function checkDataPaths(config: MunitConfig, configDir?: string, cwd: str
       }
     }
   }
-  for (const split of DATA_SPLITS) checkListSplit(config, split, dir, cwd, report, where);
+  for (const split of DATA_SPLITS) checkListSplit(config, split, resolve, report, where);
   if (config.vgg_w > 0 && config.vgg_model_path !== undefined) {
     const weights = config.vgg_model_path;
-    if (!fs.existsSync(resolveConfigPath(weights, dir, cwd))) {
+    const resolved = resolve(weights, 'vgg_model_path');
+    if (resolved !== undefined && !fs.existsSync(resolved)) {
       report('vgg_model_path', `The VGG-16 weights ${weights} do not exist: looked for ${where(weights)}.`);
     }
   }
@@ -337,8 +351,7 @@ export function checkDataPaths(config: MunitConfig, configDir?: string, cwd: str
 function checkListSplit(
   config: MunitConfig,
   split: DataSplit,
-  dir: string | undefined,
-  cwd: string,
+  resolve: (p: string, key: string) => string | undefined,
   report: (key: string, message: string) => void,
   where: (p: string) => string,
 ): void {
@@ -346,35 +359,49 @@ function checkListSplit(
   const listKey = `data_list_${split}` as const;
   const folderValue = config[folderKey];
   const listValue = config[listKey];
-  const folder = folderValue === undefined ? undefined : resolveConfigPath(folderValue, dir, cwd);
+  const folder = folderValue === undefined ? undefined : resolve(folderValue, folderKey);
   const folderOk = folder !== undefined && isDirectory(folder);
-  if (folderValue !== undefined && !folderOk) {
+  if (folderValue !== undefined && folder !== undefined && !folderOk) {
     report(folderKey, `The image folder ${folderValue} does not exist: looked for ${where(folderValue)}.`);
   }
   if (listValue === undefined) return;
-  const list = resolveConfigPath(listValue, dir, cwd);
+  const list = resolve(listValue, listKey);
+  if (list === undefined) return;
   if (!isFile(list)) {
     report(listKey, `The image list ${listValue} does not exist: looked for ${where(listValue)}.`);
     return;
   }
-  const first = fs.readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim()).find((l) => l !== '');
-  if (first === undefined) {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim());
+  } catch (err) {
+    report(listKey, `The image list ${list} cannot be read: ${(err as Error).message}.`);
+    return;
+  }
+  // Messages give the line number, never the line: the list may be any file (a diagnostic must not show its content).
+  const line = lines.findIndex((l) => l !== '');
+  if (line < 0) {
     report(listKey, `The image list ${list} is empty: it should name one image per line.`);
-  } else if (folderOk && !fs.existsSync(path.join(folder, first))) {
-    report(
-      listKey,
-      `The first entry of ${list}, '${first}', is not in ${folderKey} (${path.join(folder, first)}); ` +
-        'entries are relative to that folder.',
-    );
+  } else if (folderOk && !fs.existsSync(path.join(folder, lines[line]))) {
+    report(listKey, `The first entry of ${list} (line ${line + 1}) names no file in ${folderKey} (${folder}); entries are relative to that folder.`);
   }
 }
 
+/** False also for paths that cannot exist (ENOTDIR: through a file, ELOOP, ENAMETOOLONG): they are reported as missing. */
 function isDirectory(p: string): boolean {
-  return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 function isFile(p: string): boolean {
-  return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  try {
+    return fs.statSync(p, { throwIfNoEntry: false })?.isFile() ?? false;
+  } catch {
+    return false;
+  }
 }
 
 /** True as soon as one image is found; searches sub-folders like the reference's loader, visiting a bounded number of entries. */

@@ -105,8 +105,9 @@ export interface ImportRunOptions {
   source: string;
   /** The run's config; default: config.yaml of the reference run folder. */
   config?: string;
-  /** TensorBoard logs (a folder or an event file); default: logs/<name>/ beside outputs/<name>/, when it exists. */
-  logs?: string;
+  /** TensorBoard logs (a folder or an event file); default: logs/<name>/ beside outputs/<name>/, when it exists;
+   * false: none. */
+  logs?: string | false;
   /** Parent of the new run folder, as for `munit train --output-path`; default ./outputs. */
   outputPath?: string;
   /** Name of the new run folder; default: the reference run folder's name, else the config's (config.yaml: its folder's). */
@@ -127,7 +128,7 @@ export interface ImportRunResult {
 }
 
 /** The reference layout's log folder of a run folder P/outputs/<name>: P/logs/<name>. */
-function referenceLogs(runDir: string): string {
+export function referenceLogs(runDir: string): string {
   return path.join(path.dirname(path.dirname(runDir)), 'logs', path.basename(runDir));
 }
 
@@ -150,7 +151,7 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
   const runDir = path.join(o.outputPath ?? 'outputs', name);
   const iteration = from.iteration ?? 0;
   if (from.iteration === undefined) warn(`${from.gen}: no iteration in the file name (gen_NNNNNNNN.pt); starting the count at 0`);
-  const logs = o.logs ?? (from.runDir && fs.existsSync(referenceLogs(from.runDir)) ? referenceLogs(from.runDir) : undefined);
+  const logs = o.logs === false ? undefined : o.logs ?? (from.runDir && fs.existsSync(referenceLogs(from.runDir)) ? referenceLogs(from.runDir) : undefined);
   if (logs && !fs.existsSync(logs)) throw new Error(`--logs ${logs} does not exist`);
 
   const trainer = new MunitTrainer(config, { seed: o.seed ?? 0, perceptual: config.vgg_w > 0 ? unusedPerceptual : undefined });

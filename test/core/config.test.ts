@@ -408,7 +408,7 @@ describe('checkDataPaths', () => {
     assert.deepEqual(checkDataPaths(parseConfig(`data_root: ${data}\n`).config, root, root), []);
   });
 
-  it('resolves relative paths from the working directory, then from the config folder', () => {
+  it('resolves relative paths from the config folder, then from the working directory', () => {
     const configDir = path.join(root, 'configs');
     for (const sub of ['trainA', 'trainB', 'testA', 'testB']) touch(path.join(configDir, 'ds', sub, 'i.png'));
     const { config } = parseConfig('data_root: ./ds\n', path.join(configDir, 'c.yaml'));
@@ -416,6 +416,9 @@ describe('checkDataPaths', () => {
     // configDir defaults to the folder of the file given to parseConfig.
     assert.deepEqual(checkDataPaths(config, undefined, root), []);
     assert.equal(checkDataPaths(config, path.join(root, 'elsewhere'), root).length, 1);
+    // Both exist: the config's folder wins over the working directory's incomplete ./ds.
+    fs.mkdirSync(path.join(root, 'ds'), { recursive: true });
+    assert.deepEqual(checkDataPaths(config, configDir, root), []);
   });
 
   it('checks the list layout key by key', () => {
@@ -445,7 +448,8 @@ describe('checkDataPaths', () => {
       ['data_folder_test_b', 6],
       ['data_list_test_b', 7],
     ]);
-    assert.match(ds[0].message, /'missing\.png', is not in data_folder_test_a/);
+    assert.match(ds[0].message, /\(line 1\) names no file in data_folder_test_a/);
+    assert.ok(!ds[0].message.includes('missing.png'), 'the list file\'s content is not quoted');
     assert.match(ds[1].message, /is empty/);
     assert.ok(ds[2].message.includes(path.join(data, 'nope')));
   });

@@ -23,8 +23,14 @@ export interface ServerSession {
   close(): Promise<void>;
 }
 
+export interface InitializeOptions {
+  initializationOptions?: unknown;
+  /** Client capabilities; default: work-done progress only. */
+  capabilities?: object;
+}
+
 /** Starts server/main.ts from the sources (through tsx), or a bundled server file such as an installed dist/server.js. */
-export async function startServer(workspace: string, env: Record<string, string> = {}, bundle?: string): Promise<ServerSession> {
+export async function startServer(workspace: string, env: Record<string, string> = {}, bundle?: string, init: InitializeOptions = {}): Promise<ServerSession> {
   const args = bundle ? [bundle, '--stdio'] : ['--import', TSX, path.join(ROOT, 'server/main.ts'), '--stdio'];
   const child = spawn(process.execPath, args, {
     cwd: workspace,
@@ -63,7 +69,8 @@ export async function startServer(workspace: string, env: Record<string, string>
       processId: process.pid,
       rootUri: uri,
       workspaceFolders: [{ uri, name: 'test' }],
-      capabilities: { window: { workDoneProgress: true } },
+      capabilities: init.capabilities ?? { window: { workDoneProgress: true } },
+      initializationOptions: init.initializationOptions,
     }),
     exited,
   ]).catch((err: Error) => {
