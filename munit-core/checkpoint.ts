@@ -247,6 +247,8 @@ export class DivergenceError extends Error {
 
 /** Saves the trainer at its current iteration into `dir`; returns the iteration saved. */
 export async function saveCheckpoint(trainer: MunitTrainer, dir: string, options: SaveOptions): Promise<number> {
+  // A compiled engine holds the newest weights and moments; bring the variables up to date first.
+  await trainer.settle();
   makeOutputFolder(dir);
   const it = trainer.iteration;
   const meta = { format: CHECKPOINT_FORMAT, iteration: String(it) };

@@ -127,7 +127,8 @@ async function train(options: Omit<TrainingRunOptions, 'signal' | 'onStart' | 'o
       onWarning: printWarning,
       ...options,
       signal: abort.signal,
-      onStart: ({ runDir, iteration, maxIter }) => {
+      onStart: ({ runDir, iteration, maxIter, engine }) => {
+        console.log(`engine: ${engine}`);
         console.log(`run folder: ${runDir}${iteration ? ` (resumed at iteration ${iteration})` : ''}`);
         [started, startIteration] = [performance.now(), iteration];
         bar.start(maxIter, iteration, { rate: '-', losses: '', eta_text: '-' });

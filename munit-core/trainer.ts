@@ -54,6 +54,22 @@ export type PerceptualFeatures = (x: tf.Tensor4D) => tf.Tensor4D;
 export interface TrainerOptions {
   seed?: number;
   perceptual?: PerceptualFeatures;
+  /** false: leave the weights at zero (a trainer traced into a graph gets its weights as inputs). Default true. */
+  initialise?: boolean;
+}
+
+/**
+ * Runs the iterations somewhere other than eager tfjs (the compiled engine). The trainer's variables stay the
+ * record of the weights and Adam state; `settle` brings them up to date before anything reads them.
+ */
+export interface StepEngine {
+  readonly name: string;
+  step(xA: tf.Tensor4D, xB: tf.Tensor4D): Promise<IterationMetrics>;
+  /** Copies the engine's weights and Adam moments into the trainer's variables. */
+  settle(): Promise<void>;
+  /** The trainer's variables were replaced (a checkpoint was loaded): take them as the state. */
+  reload(): void;
+  dispose(): void;
 }
 
 export class MunitTrainer {
@@ -70,7 +86,9 @@ export class MunitTrainer {
   /** Number of finished iterations. */
   iteration = 0;
   readonly hyper: Hyperparameters;
-  private readonly perceptual?: PerceptualFeatures;
+  readonly perceptual?: PerceptualFeatures;
+  /** Where iterations run when not on tfjs (see useEngine). */
+  private engine?: StepEngine;
 
   constructor(readonly settings: TrainerSettings, options: TrainerOptions = {}) {
     if (settings.vgg_w > 0 && !options.perceptual) {
@@ -85,8 +103,10 @@ export class MunitTrainer {
     this.disA = new MsImageDis(settings.input_dim_a, settings.dis);
     this.disB = new MsImageDis(settings.input_dim_b, settings.dis);
     // The reference: self.apply(weights_init(init)) on everything, then the discriminators again with gaussian.
-    for (const net of [this.genA, this.genB, this.disA, this.disB]) initParams(net.params, settings.init, this.rng);
-    for (const net of [this.disA, this.disB]) reinitWeights(net.params, 'gaussian', this.rng);
+    if (options.initialise ?? true) {
+      for (const net of [this.genA, this.genB, this.disA, this.disB]) initParams(net.params, settings.init, this.rng);
+      for (const net of [this.disA, this.disB]) reinitWeights(net.params, 'gaussian', this.rng);
+    }
     const styleDim = settings.gen.style_dim;
     this.fixedStyleA = tf.keep(this.rng.normal([settings.display_size, styleDim]) as tf.Tensor2D);
     this.fixedStyleB = tf.keep(this.rng.normal([settings.display_size, styleDim]) as tf.Tensor2D);
@@ -115,12 +135,34 @@ export class MunitTrainer {
    * back with tensor.data(): the webgpu backend cannot read GPU memory synchronously under Node.
    */
   async step(xA: tf.Tensor4D, xB: tf.Tensor4D): Promise<IterationMetrics> {
+    if (this.engine) return this.engine.step(xA, xB);
     const start = performance.now();
     const lr = this.currentLearningRate();
     const dis = await this.disUpdate(xA, xB, lr);
     const gen = await this.genUpdate(xA, xB, lr);
     this.iteration += 1;
     return { iteration: this.iteration, lr, seconds_per_iter: (performance.now() - start) / 1000, losses: { ...dis, ...gen } };
+  }
+
+  /** Runs the following iterations on `engine` (undefined: back on tfjs, after settling). */
+  async useEngine(engine: StepEngine | undefined): Promise<void> {
+    await this.engine?.settle();
+    this.engine?.dispose();
+    this.engine = engine;
+  }
+
+  get engineName(): string {
+    return this.engine?.name ?? 'tfjs';
+  }
+
+  /** Brings the variables up to date with the engine's state: call before reading weights or Adam moments. */
+  async settle(): Promise<void> {
+    await this.engine?.settle();
+  }
+
+  /** The variables were overwritten (a checkpoint was loaded): the engine takes them as its state. */
+  reloadEngine(): void {
+    this.engine?.reload();
   }
 
   /** Style codes drawn from the trainer's random stream, [n, style_dim]. */
@@ -229,6 +271,7 @@ export class MunitTrainer {
   }
 
   dispose(): void {
+    this.engine?.dispose();
     for (const net of [this.genA, this.genB, this.disA, this.disB]) net.dispose();
     this.genOpt.dispose();
     this.disOpt.dispose();
@@ -251,16 +294,24 @@ export async function readScalars(scalars: tf.Scalar[], step: string, names: rea
   const stacked = tf.stack(scalars);
   const values = Array.from(await stacked.data());
   stacked.dispose();
-  const bad = values.findIndex((v) => !Number.isFinite(v));
-  if (bad >= 0) {
+  try {
+    assertFiniteLosses(values, step, names, iteration);
+  } catch (err) {
     onError();
-    throw new NonFiniteLossError(
-      `${step}: ${names[bad]} is ${values[bad]} at iteration ${iteration + 1}; the weights were not updated (try a lower lr or loss weight)`,
-      names[bad],
-      iteration + 1,
-    );
+    throw err;
   }
   return values;
+}
+
+/** A NaN or infinite loss is an error naming the term and the iteration (1-based), before any update is applied. */
+export function assertFiniteLosses(values: readonly number[], step: string, names: readonly string[], iteration: number): void {
+  const bad = values.findIndex((v) => !Number.isFinite(v));
+  if (bad < 0) return;
+  throw new NonFiniteLossError(
+    `${step}: ${names[bad]} is ${values[bad]} at iteration ${iteration + 1}; the weights were not updated (try a lower lr or loss weight)`,
+    names[bad],
+    iteration + 1,
+  );
 }
 
 export class NonFiniteLossError extends Error {

@@ -9,6 +9,7 @@ import { DATA_SPLITS, DataSplit, loadConfig, MunitConfig } from './config/config
 import { closeLoaders, createLoaders, Loaders, LoadersState, loadersState, restoreLoaders } from './data/loader.js';
 import { Vgg16 } from './networks/vgg16.js';
 import { disposeSamples, renderGrid, sampleOutputs } from './samples.js';
+import { chooseEngine, EngineName, startEngine } from './onnx/engine-choice.js';
 import { IterationMetrics, MunitTrainer, TrainerOptions } from './trainer.js';
 
 export interface TrainingRunOptions {
@@ -27,7 +28,9 @@ export interface TrainingRunOptions {
   onWarning?: (message: string) => void;
   /** Called once the run is set up (folder made, data found, maybe resumed), before the first iteration. The config
    * object is the live one: changing its display intervals takes effect from the next iteration. */
-  onStart?: (e: { runDir: string; iteration: number; maxIter: number; config: MunitConfig; trainer: MunitTrainer }) => void;
+  onStart?: (e: { runDir: string; iteration: number; maxIter: number; config: MunitConfig; trainer: MunitTrainer; engine: string }) => void;
+  /** Which engine runs the iterations (default: chooseEngine's pick, MUNIT_ENGINE). */
+  engine?: EngineName;
   /** Awaited before each iteration: the server pauses here and runs requests against the live weights. */
   beforeIteration?: () => Promise<void>;
 }
@@ -90,7 +93,9 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     }
     writeFileAtomic(path.join(runDir, 'config.yaml'), configText);
     display = await displayImages(loaders, config);
-    options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer });
+    const choice = chooseEngine({ vggLoss: config.vgg_w > 0, prefer: options.engine });
+    const engine = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, choice);
+    options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer, engine });
     const metricsFile = path.join(runDir, 'metrics.jsonl');
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
     const started = performance.now();
@@ -172,6 +177,7 @@ async function displayImages(loaders: Loaders, config: MunitConfig): Promise<Rec
 }
 
 async function writeSampleGrids(trainer: MunitTrainer, display: Record<DataSplit, tf.Tensor4D>, dir: string, suffix: string): Promise<string[]> {
+  await trainer.settle();
   const files: string[] = [];
   for (const set of ['train', 'test'] as const) {
     const samples = sampleOutputs(trainer, display[`${set}_a`], display[`${set}_b`]);

@@ -113,6 +113,8 @@ export class TrainingJob {
       this.tasks.push(async () => {
         if (!this.trainer || !this.config) return reject(new Error(`the training job for ${this.configPath} is not running`));
         try {
+          // The compiled engine holds the newest weights: the requests read the trainer's variables.
+          await this.trainer.settle();
           resolve(await fn(this.trainer, this.config));
         } catch (err) {
           reject(err as Error);

@@ -448,11 +448,14 @@ const kernelConvGradConfig: GradConfig = {
 };
 
 let fallbackConfig: GradConfig = kernelConvGradConfig;
+const FAST_GRADIENT_BACKENDS = new Set(['wasm', 'cpu']);
 
 function fastConvGradFunc(dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) {
   const [x, filter] = saved as [Tensor4D, Tensor4D];
   const dy4 = (Array.isArray(dy) ? dy[0] : dy) as Tensor4D;
-  const g = convGeometry(x.shape, filter.shape, attrs as unknown as Conv2DAttrs);
+  // Gradients are registered for every backend; the rewrite is for wasm and cpu only (other backends, the ONNX
+  // trace among them, have real backprop kernels).
+  const g = FAST_GRADIENT_BACKENDS.has(tf.getBackend()) ? convGeometry(x.shape, filter.shape, attrs as unknown as Conv2DAttrs) : undefined;
   if (g === undefined) return fallbackConfig.gradFunc(dy, saved, attrs);
   return {
     x: () => tf.tidy(() => inputGradient(dy4, filter, g)),

@@ -2,6 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphPort, OnnxGraph } from './graph.js';
 import type { ParamEntry, ParamStore } from '../layers/params.js';
+import { permute } from './layout.js';
 import { defaultPerm, identityPerm, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
@@ -50,11 +51,13 @@ export function paramPerm(entry: ParamEntry): number[] {
 }
 
 /**
- * Makes every weight of `params` (a network built while tracing) a graph input named `<prefix><state-dict name>`.
- * The network's own code then runs on those inputs: the one definition of the model.
+ * Makes every trainable weight of `params` (a network built while tracing) a graph input named
+ * `<prefix><state-dict name>`. The network's own code then runs on those inputs: the one definition of the model.
+ * Buffers (running statistics) are never read by MUNIT's forward pass, so they stay out of the graph.
  */
 export function bindParams(b: TraceBackend, params: ParamStore, prefix: string): void {
   for (const entry of params.entries.values()) {
+    if (!entry.trainable) continue;
     const input = b.input(`${prefix}${entry.name}`, entry.variable.shape, paramPerm(entry));
     entry.variable.assign(input);
     input.dispose();
@@ -63,6 +66,10 @@ export function bindParams(b: TraceBackend, params: ParamStore, prefix: string):
 
 /** A weight's values in its graph layout (the feed for its input). */
 export function paramFeed(entry: ParamEntry): Float32Array {
-  const perm = paramPerm(entry);
-  return tf.tidy(() => tf.transpose(entry.variable, perm).dataSync() as Float32Array);
+  return tensorFeed(entry.variable, paramPerm(entry));
+}
+
+/** A tfjs tensor's values in the graph layout `perm`. */
+export function tensorFeed(t: tf.Tensor, perm: readonly number[]): Float32Array {
+  return permute(t.dataSync() as Float32Array, t.shape, perm);
 }

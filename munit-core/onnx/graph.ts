@@ -42,6 +42,9 @@ export class OnnxGraph {
   readonly outputs: GraphPort[] = [];
   private readonly constCache = new Map<string, string>();
   private counter = 0;
+  /** Names computed by nodes, and those renamed to the graph output they are (applied when written out). */
+  private readonly producers = new Set<string>();
+  private readonly renames = new Map<string, string>();
 
   fresh(prefix = 'v'): string {
     return `${prefix}${this.counter++}`;
@@ -51,6 +54,13 @@ export class OnnxGraph {
     return this.nodes.length;
   }
 
+  /** Node counts by operator, for profiles. */
+  opCounts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const n of this.nodes) counts[n.opType!] = (counts[n.opType!] ?? 0) + 1;
+    return counts;
+  }
+
   /** Adds a node; returns its output names. */
   node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
     return this.nodeWithOutputs(op, inputs, attrs, Array.from({ length: outputs }, () => this.fresh()));
@@ -58,6 +68,7 @@ export class OnnxGraph {
 
   /** A node whose outputs get chosen names (graph outputs need stable ones). */
   nodeWithOutputs(op: string, inputs: string[], attrs: Record<string, AttrValue>, outputs: string[]): string[] {
+    for (const o of outputs) this.producers.add(o);
     this.nodes.push({ opType: op, input: inputs, output: outputs, attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)) });
     return outputs;
   }
@@ -96,18 +107,27 @@ export class OnnxGraph {
     this.inputs.push(port);
   }
 
-  addOutput(port: GraphPort): void {
+  /**
+   * Makes the value `value` a graph output named `port.name`. The node that computes it writes the output directly
+   * (an Identity would copy every weight each step); values that are inputs, constants or already outputs get one.
+   */
+  addOutput(port: GraphPort, value: string): void {
+    const produced = this.producers.has(value) && !this.renames.has(value);
+    if (produced) this.renames.set(value, port.name);
+    else this.nodeWithOutputs('Identity', [this.renames.get(value) ?? value], {}, [port.name]);
     this.outputs.push(port);
   }
 
   toBytes(): Uint8Array {
+    const renamed = (name: string) => this.renames.get(name) ?? name;
+    const nodes = this.nodes.map((n) => ({ ...n, input: n.input!.map(renamed), output: n.output!.map(renamed) }));
     const model: onnx.IModelProto = {
       irVersion: 8,
       producerName: 'munit-studio',
       opsetImport: [{ domain: '', version: OPSET }],
       graph: {
         name: 'munit',
-        node: this.nodes,
+        node: nodes,
         initializer: this.initializers,
         input: this.inputs.map((p) => valueInfo(p.name, p.dtype, p.dims)),
         output: this.outputs.map((p) => valueInfo(p.name, p.dtype, p.dims)),

@@ -21,13 +21,14 @@ export function onnxThreadCount(): number {
 export async function createSession(model: Uint8Array, options: SessionOptions): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(model, {
     executionProviders: [options.provider],
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: (process.env.MUNIT_ORT_OPT as 'all') ?? 'all',
     intraOpNumThreads: options.threads ?? onnxThreadCount(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     // Memory patterns replan per shape; our shapes never change, so the arena can reuse its plan.
     enableMemPattern: true,
     enableCpuMemArena: true,
+    ...(process.env.MUNIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.MUNIT_ORT_PROFILE } : {}),
   });
 }
 

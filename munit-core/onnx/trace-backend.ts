@@ -46,6 +46,8 @@ export function defaultPerm(rank: number): number[] {
 export class TraceBackend extends KernelBackend {
   graph = new OnnxGraph();
   private readonly values = new WeakMap<DataId, TracedValue>();
+  /** tfjs' reference counts: a variable assigned a traced tensor shares its data id. */
+  private readonly refs = new WeakMap<DataId, number>();
   private count = 0;
 
   /** Starts a new graph; values of the previous one must not be used again. */
@@ -63,6 +65,7 @@ export class TraceBackend extends KernelBackend {
   makeValue(v: TracedValue): DataId {
     const dataId = {};
     this.values.set(dataId, v);
+    this.refs.set(dataId, 1);
     this.count++;
     return dataId;
   }
@@ -83,8 +86,7 @@ export class TraceBackend extends KernelBackend {
   output(name: string, t: tf.Tensor, perm = defaultPerm(t.rank)): GraphPort {
     const v = this.value(t.dataId);
     const port: GraphPort = { name, dtype: onnxDtype(v.dtype), dims: perm.map((a) => v.shape[a]) };
-    this.graph.nodeWithOutputs('Identity', [this.inLayout(v, perm)], {}, [name]);
-    this.graph.addOutput(port);
+    this.graph.addOutput(port, this.inLayout(v, perm));
     return port;
   }
 
@@ -102,6 +104,8 @@ export class TraceBackend extends KernelBackend {
       (v.views ??= new Map()).set(key, name);
       return name;
     }
+    // A constant from tfjs data (an index map, a count table) becomes an initializer when a node first needs it.
+    if (v.name === '' && v.values) v.name = this.graph.constant(v.values as ArrayLike<number>, v.shape, onnxDtype(v.dtype));
     if (v.perm.join(',') === key) return v.name;
     const cached = v.views?.get(key);
     if (cached) return cached;
@@ -125,8 +129,10 @@ export class TraceBackend extends KernelBackend {
     return this.makeValue(constantValue(values, shape, dtype));
   }
 
-  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType): void {
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
     this.values.set(dataId, constantValue(values, shape, dtype));
+    this.refs.set(dataId, refCount);
+    this.count++;
   }
 
   override readSync(dataId: DataId): BackendValues {
@@ -140,16 +146,24 @@ export class TraceBackend extends KernelBackend {
     return this.readSync(dataId);
   }
 
-  override disposeData(): boolean {
-    this.count = Math.max(0, this.count - 1);
+  override disposeData(dataId: DataId, force = false): boolean {
+    const refs = (this.refs.get(dataId) ?? 1) - 1;
+    if (refs > 0 && !force) {
+      this.refs.set(dataId, refs);
+      return false;
+    }
+    if (this.values.delete(dataId)) this.count--;
+    this.refs.delete(dataId);
     return true;
   }
 
-  override refCount(): number {
-    return 1;
+  override refCount(dataId: DataId): number {
+    return this.refs.get(dataId) ?? 0;
   }
 
-  override incRef(): void {}
+  override incRef(dataId: DataId): void {
+    this.refs.set(dataId, (this.refs.get(dataId) ?? 0) + 1);
+  }
 
   override numDataIds(): number {
     return this.count;

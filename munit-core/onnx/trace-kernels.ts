@@ -102,7 +102,7 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', fold
     const keepShape = v.shape.map((d, i) => (axes.includes(i) ? 1 : d));
     const outShape = attrs.keepDims ? keepShape : v.shape.filter((_, i) => !axes.includes(i));
     if (v.uniform !== undefined) return uniformInfo(b, fold(v.uniform, sizeOf(axes.map((a) => v.shape[a]))), outShape, x.dtype);
-    if (axes.length === 0) return result(b, v.name, outShape, x.dtype, v.perm);
+    if (axes.length === 0) return result(b, b.inLayout(v, v.perm), outShape, x.dtype, v.perm);
     const stored = axes.map((a) => v.perm.indexOf(a)).sort((p, q) => p - q);
     const input = b.inLayout(v, v.perm);
     // ReduceSum takes its axes as an input from opset 13, the others still as an attribute at opset 17.
@@ -118,7 +118,7 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', fold
 
 function reshapeValue(b: TraceBackend, v: TracedValue, shape: number[]): TensorInfo {
   if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
-  if (shape.length === v.shape.length && shape.every((d, i) => d === v.shape[i])) return result(b, v.name, shape, v.dtype, v.perm);
+  if (shape.length === v.shape.length && shape.every((d, i) => d === v.shape[i])) return result(b, b.inLayout(v, v.perm), shape, v.dtype, v.perm);
   const rowMajor = b.inLayout(v, identityPerm(v.shape.length));
   return result(b, b.graph.op('Reshape', [rowMajor, b.graph.int64s(shape)]), shape, v.dtype, identityPerm(shape.length));
 }
@@ -139,21 +139,32 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
   return backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode);
 }
 
-/** Sums over the windows of a kh x kw, stride s convolution: the columns of x as [N, ci * kh * kw, Ho * Wo]. */
-function im2col(b: TraceBackend, xName: string, info: backend_util.Conv2DInfo): string {
+/**
+ * The filter gradient of a convolution, dW[o, c, i, j] = sum over n, y, x of dy[n, o, y, x] x[n, c, s y + i, s x + j]:
+ * per tap (i, j) one strided Slice of x and one GEMM against dy, stacked into [co, ci, kh, kw].
+ */
+function filterGradient(b: TraceBackend, xName: string, dyName: string, info: backend_util.Conv2DInfo): string {
   const g = b.graph;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n, inChannels: ci } = info;
+  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n, inChannels: ci, outChannels: co } = info;
   const p = info.padInfo;
   const padded = p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
+  // Batches fold into the GEMM's inner dimension: [c, n * Ho * Wo] (a reshape when n = 1).
+  const flat = (name: string, channels: number) =>
+    n === 1
+      ? g.op('Reshape', [name, g.int64s([channels, ho * wo])])
+      : g.op('Reshape', [g.op('Transpose', [name], { perm: [1, 0, 2, 3] }), g.int64s([channels, n * ho * wo])]);
+  const dy = flat(dyName, co);
   const taps: string[] = [];
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
-      const s = g.op('Slice', [padded, g.int64s([i, j]), g.int64s([i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1]), g.int64s([2, 3]), g.int64s([sh, sw])]);
-      taps.push(g.op('Unsqueeze', [s, g.int64s([2])]));
+      const whole = i === 0 && j === 0 && sh === 1 && sw === 1 && kh === 1 && kw === 1;
+      const s = whole ? padded : g.op('Slice', [padded, g.int64s([i, j]), g.int64s([i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1]), g.int64s([2, 3]), g.int64s([sh, sw])]);
+      const tap = g.op('Gemm', [dy, flat(s, ci)], { transB: 1 });
+      taps.push(kh * kw === 1 ? tap : g.op('Unsqueeze', [tap, g.int64s([2])]));
     }
   }
   const stacked = taps.length === 1 ? taps[0] : g.op('Concat', taps, { axis: 2 });
-  return g.op('Reshape', [stacked, g.int64s([n, ci * kh * kw, ho * wo])]);
+  return g.op('Reshape', [stacked, g.int64s([co, ci, kh, kw])]);
 }
 
 const kernels: Record<string, Kernel> = {
@@ -217,8 +228,8 @@ const kernels: Record<string, Kernel> = {
     const v = b.value(inputs.x.dataId);
     const dtype = attrs.dtype as DataType;
     if (v.uniform !== undefined) return uniformInfo(b, dtype === 'bool' ? Number(v.uniform !== 0) : v.uniform, v.shape, dtype);
-    if (dtype === v.dtype) return result(b, v.name, v.shape, dtype, v.perm);
-    return result(b, b.graph.op('Cast', [v.name], { to: ONNX_TYPE[onnxDtype(dtype) as keyof typeof ONNX_TYPE] }), v.shape, dtype, v.perm);
+    if (dtype === v.dtype) return result(b, b.inLayout(v, v.perm), v.shape, dtype, v.perm);
+    return result(b, b.graph.op('Cast', [b.inLayout(v, v.perm)], { to: ONNX_TYPE[onnxDtype(dtype) as keyof typeof ONNX_TYPE] }), v.shape, dtype, v.perm);
   },
   Identity: (b, inputs) => {
     const v = b.value(inputs.x.dataId);
@@ -240,7 +251,7 @@ const kernels: Record<string, Kernel> = {
     if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
     const qInv: number[] = [];
     q.forEach((a, k) => (qInv[a] = k));
-    return result(b, v.name, shape, v.dtype, v.perm.map((a) => qInv[a]));
+    return result(b, b.inLayout(v, v.perm), shape, v.dtype, v.perm.map((a) => qInv[a]));
   },
   Sum: reduce('ReduceSum', (u, n) => u * n),
   Mean: reduce('ReduceMean', (u) => u),
@@ -277,10 +288,10 @@ const kernels: Record<string, Kernel> = {
     const [begin, size] = slice_util.parseSliceParams(inputs.x as tf.Tensor, attrs.begin as number[], attrs.size as number[]);
     if (v.uniform !== undefined) return uniformInfo(b, v.uniform, size, v.dtype);
     const axes = v.perm.map((_, i) => i).filter((i) => begin[v.perm[i]] !== 0 || size[v.perm[i]] !== v.shape[v.perm[i]]);
-    if (axes.length === 0) return result(b, v.name, size, v.dtype, v.perm);
+    if (axes.length === 0) return result(b, b.inLayout(v, v.perm), size, v.dtype, v.perm);
     const starts = axes.map((i) => begin[v.perm[i]]);
     const ends = axes.map((i) => begin[v.perm[i]] + size[v.perm[i]]);
-    const name = b.graph.op('Slice', [v.name, b.graph.int64s(starts), b.graph.int64s(ends), b.graph.int64s(axes)]);
+    const name = b.graph.op('Slice', [b.inLayout(v, v.perm), b.graph.int64s(starts), b.graph.int64s(ends), b.graph.int64s(axes)]);
     return result(b, name, size, v.dtype, v.perm);
   },
   Reverse: (b, inputs, attrs) => {
@@ -290,7 +301,7 @@ const kernels: Record<string, Kernel> = {
     const axes = dims.map((a) => v.perm.indexOf(a));
     const g = b.graph;
     // A Slice with step -1 from the last element to before the first.
-    const name = g.op('Slice', [v.name, g.int64s(dims.map((a) => v.shape[a] - 1)), g.int64s(dims.map((a) => -v.shape[a] - 1)), g.int64s(axes), g.int64s(dims.map(() => -1))]);
+    const name = g.op('Slice', [b.inLayout(v, v.perm), g.int64s(dims.map((a) => v.shape[a] - 1)), g.int64s(dims.map((a) => -v.shape[a] - 1)), g.int64s(axes), g.int64s(dims.map(() => -1))]);
     return result(b, name, v.shape, v.dtype, v.perm);
   },
   PadV2: (b, inputs, attrs) => padKernel(b, inputs, attrs, 'constant'),
@@ -303,7 +314,7 @@ const kernels: Record<string, Kernel> = {
     const reps = attrs.reps as number[];
     const shape = v.shape.map((d, i) => d * reps[i]);
     if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
-    return result(b, b.graph.op('Tile', [v.name, b.graph.int64s(v.perm.map((a) => reps[a]))]), shape, v.dtype, v.perm);
+    return result(b, b.graph.op('Tile', [b.inLayout(v, v.perm), b.graph.int64s(v.perm.map((a) => reps[a]))]), shape, v.dtype, v.perm);
   },
 
   Conv2D: (b, inputs, attrs) => {
@@ -326,7 +337,20 @@ const kernels: Record<string, Kernel> = {
       inputShape[1] - (info.strideHeight * (info.outHeight - 1) + info.filterHeight - p.top - p.bottom),
       inputShape[2] - (info.strideWidth * (info.outWidth - 1) + info.filterWidth - p.left - p.right),
     ];
-    const name = b.graph.op('ConvTranspose', [nchw(b, inputs.dy), b.inLayout(b.value(inputs.filter.dataId), OIHW)], {
+    const g = b.graph;
+    const filter = b.value(inputs.filter.dataId);
+    if (info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1) {
+      // dx = dy correlated with the filter turned 180 degrees, in and out swapped, padded by k - 1 - pad: a plain
+      // Conv, which onnxruntime runs far faster than ConvTranspose.
+      const [kh, kw] = [info.filterHeight, info.filterWidth];
+      const flipped = g.op('Slice', [b.inLayout(filter, [2, 3, 0, 1]), g.int64s([kh - 1, kw - 1]), g.int64s([-kh - 1, -kw - 1]), g.int64s([2, 3]), g.int64s([-1, -1])]);
+      const name = g.op('Conv', [nchw(b, inputs.dy), flipped], {
+        kernel_shape: [kh, kw],
+        pads: [kh - 1 - p.top, kw - 1 - p.left, kh - 1 - p.bottom, kw - 1 - p.right],
+      });
+      return result(b, name, inputShape, 'float32', NCHW);
+    }
+    const name = g.op('ConvTranspose', [nchw(b, inputs.dy), b.inLayout(filter, OIHW)], {
       kernel_shape: [info.filterHeight, info.filterWidth],
       strides: [info.strideHeight, info.strideWidth],
       pads: onnxPads(info),
@@ -337,22 +361,7 @@ const kernels: Record<string, Kernel> = {
   Conv2DBackpropFilter: (b, inputs, attrs) => {
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(inputs.x.shape, filterShape, attrs);
-    const g = b.graph;
-    const { batchSize: n, outChannels: co, outHeight: ho, outWidth: wo } = info;
-    // dW[o, (c, i, j)] = sum over n, y, x of dy[n, o, y, x] * x[n, c, s y + i, s x + j]: strided slices and one GEMM.
-    let cols = im2col(b, nchw(b, inputs.x), info);
-    let dy = g.op('Reshape', [nchw(b, inputs.dy), g.int64s([n, co, ho * wo])]);
-    const k = info.inChannels * info.filterHeight * info.filterWidth;
-    if (n > 1) {
-      cols = g.op('Reshape', [g.op('Transpose', [cols], { perm: [1, 0, 2] }), g.int64s([k, n * ho * wo])]);
-      dy = g.op('Reshape', [g.op('Transpose', [dy], { perm: [1, 0, 2] }), g.int64s([co, n * ho * wo])]);
-    } else {
-      cols = g.op('Reshape', [cols, g.int64s([k, ho * wo])]);
-      dy = g.op('Reshape', [dy, g.int64s([co, ho * wo])]);
-    }
-    const dw = g.op('Gemm', [dy, cols], { transB: 1 });
-    const name = g.op('Reshape', [dw, g.int64s([co, info.inChannels, info.filterHeight, info.filterWidth])]);
-    return result(b, name, filterShape, 'float32', OIHW);
+    return result(b, filterGradient(b, nchw(b, inputs.x), nchw(b, inputs.dy), info), filterShape, 'float32', OIHW);
   },
   AvgPool: (b, inputs, attrs) => {
     const info = poolInfo(inputs.x.shape, attrs);

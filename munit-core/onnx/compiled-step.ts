@@ -1,0 +1,273 @@
+// The reference iteration (dis_update, then gen_update with the updated discriminators) as two ONNX graphs run by
+// onnxruntime. The graphs are traced from the trainer's own code; the weights and Adam moments are graph inputs and
+// outputs, held by onnxruntime between iterations and copied into the trainer's tfjs variables only when something
+// reads them (a checkpoint, a sample grid, a model request).
+import * as tf from '@tensorflow/tfjs-core';
+import { adamStepFactors } from '../adam.js';
+import type { ParamEntry } from '../layers/params.js';
+import {
+  assertFiniteLosses, DIS_LOSS_TERMS, GEN_LOSS_TERMS, genLossRecord, GenTerms, IterationMetrics, LossWeights, MunitTrainer, StepEngine,
+} from '../trainer.js';
+import { bindParams, CompiledGraph, paramFeed, paramPerm, tensorFeed } from './compile.js';
+import { inversePerm, permute } from './layout.js';
+import { createSession, floatTensor, ort, scalarTensor, SessionOptions } from './session.js';
+import { NCHW, traceGraph, TraceBackend } from './trace-backend.js';
+import { registerTraceKernels } from './trace-kernels.js';
+
+type Group = 'gen' | 'dis';
+/** NHWC batch shapes of the two domains. */
+export interface ImageShapes {
+  a: number[];
+  b: number[];
+}
+const LOSS_WEIGHT_KEYS = ['gan_w', 'recon_x_w', 'recon_s_w', 'recon_c_w', 'recon_x_cyc_w', 'vgg_w'] as const;
+
+/** One trainable tensor's place in the state: its weight and both Adam moments, by graph name. */
+interface Slot {
+  group: Group;
+  entry: ParamEntry;
+  expAvg: tf.Variable;
+  expAvgSq: tf.Variable;
+  /** Graph names of the weight and moments; outputs are the same with `new:` in front. */
+  names: [string, string, string];
+}
+
+interface StepGraph {
+  session: ort.InferenceSession;
+  compiled: CompiledGraph;
+  /** What the graph was built for: a change of these rebuilds it. */
+  key: string;
+}
+
+const netsOf = (t: MunitTrainer, group: Group) =>
+  group === 'gen' ? ([['gen_a', t.genA], ['gen_b', t.genB]] as const) : ([['dis_a', t.disA], ['dis_b', t.disB]] as const);
+
+/** The slots of a trainer in its optimisers' order (that is how genLosses / disLosses return gradients). */
+function slotsOf(t: MunitTrainer): Slot[] {
+  const slots: Slot[] = [];
+  for (const group of ['gen', 'dis'] as const) {
+    const opt = group === 'gen' ? t.genOpt : t.disOpt;
+    const entries = netsOf(t, group).flatMap(([net, n]) => [...n.params.entries.values()].filter((e) => e.trainable).map((e) => [net, e] as const));
+    entries.forEach(([net, entry], i) => {
+      if (opt.variables[i] !== entry.variable) throw new Error('internal: optimiser and network weights are in different orders');
+      const name = `${net}.${entry.name}`;
+      slots.push({ group, entry, expAvg: opt.slots[i].expAvg, expAvgSq: opt.slots[i].expAvgSq, names: [name, `exp_avg:${name}`, `exp_avg_sq:${name}`] });
+    });
+  }
+  return slots;
+}
+
+export class CompiledStep implements StepEngine {
+  readonly name: string;
+  private readonly slots: Slot[];
+  /** The current weights and moments by graph name. */
+  private state = new Map<string, ort.Tensor>();
+  /** Whether `state` is newer than the trainer's variables. */
+  private ahead = false;
+  private dis?: StepGraph;
+  private gen?: StepGraph;
+  /** Seconds spent tracing and starting sessions, for the benchmark. */
+  buildSeconds = 0;
+
+  private constructor(private readonly trainer: MunitTrainer, private readonly shapes: ImageShapes, private readonly options: SessionOptions) {
+    if (trainer.genTerms().vgg) throw new Error('the compiled engine does not include the VGG perceptual loss yet (vgg_w > 0): use a tfjs backend');
+    this.name = `onnxruntime ${options.provider}`;
+    this.slots = slotsOf(trainer);
+    this.reload();
+  }
+
+  /** Builds both graphs for batches of these shapes (NHWC; the config's batch size and crop). */
+  static async create(trainer: MunitTrainer, shapes: ImageShapes, options: SessionOptions): Promise<CompiledStep> {
+    const step = new CompiledStep(trainer, shapes, options);
+    await step.graphFor('dis');
+    await step.graphFor('gen');
+    return step;
+  }
+
+  /** Graph nodes per iteration (both graphs), for the benchmark. */
+  get nodeCount(): number {
+    return (this.dis?.compiled.graph.nodeCount ?? 0) + (this.gen?.compiled.graph.nodeCount ?? 0);
+  }
+
+  reload(): void {
+    this.state.clear();
+    for (const s of this.slots) {
+      const dims = paramPerm(s.entry).map((a) => s.entry.variable.shape[a]);
+      const perm = paramPerm(s.entry);
+      s.names.forEach((name, i) => {
+        const source = i === 0 ? s.entry : { ...s.entry, variable: i === 1 ? s.expAvg : s.expAvgSq };
+        this.state.set(name, floatTensor(i === 0 ? paramFeed(source) : tensorFeed(source.variable, perm), dims));
+      });
+    }
+    this.ahead = false;
+  }
+
+  async settle(): Promise<void> {
+    if (!this.ahead) return;
+    for (const s of this.slots) {
+      const inverse = inversePerm(paramPerm(s.entry));
+      [s.entry.variable, s.expAvg, s.expAvgSq].forEach((variable, i) => {
+        const t = this.state.get(s.names[i])!;
+        tf.tidy(() => variable.assign(tf.tensor(permute(t.data as Float32Array, t.dims, inverse), variable.shape)));
+      });
+    }
+    this.ahead = false;
+  }
+
+  async step(xA: tf.Tensor4D, xB: tf.Tensor4D): Promise<IterationMetrics> {
+    const t = this.trainer;
+    const start = performance.now();
+    const lr = t.currentLearningRate();
+    for (const [x, shape, d] of [[xA, this.shapes.a, 'A'], [xB, this.shapes.b, 'B']] as const) {
+      if (x.shape.join(',') !== shape.join(',')) throw new Error(`domain ${d} batch is [${x.shape}], but the compiled step was built for [${shape}]`);
+    }
+    const images = { x_a: imageFeed(xA), x_b: imageFeed(xB) };
+    // The same random stream as the eager step: two style codes for dis_update, then two for gen_update.
+    const styles = [xA, xB, xA, xB].map((x) => {
+      const s = t.randomStyles(x.shape[0]);
+      const feed = floatTensor(s.dataSync() as Float32Array, s.shape);
+      s.dispose();
+      return feed;
+    });
+    const h = t.hyper;
+
+    const dis = await this.graphFor('dis');
+    const disOut = await this.run(dis, {
+      ...images, s_a: styles[0], s_b: styles[1], gan_w: scalarTensor(h.gan_w), ...this.adamFeeds(t.disOpt.settings, lr, t.disOpt.step + 1),
+    });
+    const disLosses = DIS_LOSS_TERMS.map((n) => (disOut[n].data as Float32Array)[0]);
+    assertFiniteLosses(disLosses, 'discriminator step', DIS_LOSS_TERMS, t.iteration);
+    this.commit(disOut, 'dis');
+    t.disOpt.step += 1;
+
+    const terms = t.genTerms();
+    const present = GEN_LOSS_TERMS.filter((n) => genTermPresent(n, terms));
+    const gen = await this.graphFor('gen');
+    const weights = Object.fromEntries(LOSS_WEIGHT_KEYS.map((k) => [k, scalarTensor(h[k])]));
+    const genOut = await this.run(gen, { ...images, s_a: styles[2], s_b: styles[3], ...weights, ...this.adamFeeds(t.genOpt.settings, lr, t.genOpt.step + 1) });
+    const genValues = present.map((n) => (genOut[n].data as Float32Array)[0]);
+    assertFiniteLosses(genValues, 'generator step', present, t.iteration);
+    this.commit(genOut, 'gen');
+    t.genOpt.step += 1;
+
+    t.iteration += 1;
+    const [a, b, total] = disLosses;
+    return {
+      iteration: t.iteration,
+      lr,
+      seconds_per_iter: (performance.now() - start) / 1000,
+      losses: { loss_dis_a: a, loss_dis_b: b, loss_dis_total: total, ...genLossRecord(present, genValues) },
+    };
+  }
+
+  dispose(): void {
+    this.state.clear();
+    void this.dis?.session.release();
+    void this.gen?.session.release();
+  }
+
+  private adamFeeds(settings: MunitTrainer['genOpt']['settings'], lr: number, step: number): Record<string, ort.Tensor> {
+    const { stepSize, sqrtBc2 } = adamStepFactors(settings, lr, step);
+    return { step_size: scalarTensor(stepSize), sqrt_bc2: scalarTensor(sqrtBc2) };
+  }
+
+  private async run(graph: StepGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const all: Record<string, ort.Tensor> = { ...feeds };
+    for (const port of graph.compiled.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name)!;
+    return graph.session.run(all);
+  }
+
+  /** Takes the step's new weights and moments as the state. */
+  private commit(outputs: ort.InferenceSession.OnnxValueMapType, group: Group): void {
+    for (const s of this.slots) if (s.group === group) for (const name of s.names) this.state.set(name, outputs[`new:${name}`] as ort.Tensor);
+    this.ahead = true;
+  }
+
+  private async graphFor(group: Group): Promise<StepGraph> {
+    const key = group === 'gen' ? JSON.stringify(this.trainer.genTerms()) : 'dis';
+    const existing = group === 'gen' ? this.gen : this.dis;
+    if (existing?.key === key) return existing;
+    const started = performance.now();
+    const compiled = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
+    const t1 = performance.now();
+    const bytes = compiled.graph.toBytes();
+    const t2 = performance.now();
+    const session = await createSession(bytes, this.options);
+    if (process.env.MUNIT_DEBUG_BUILD) console.log(JSON.stringify(compiled.graph.opCounts()));
+    if (process.env.MUNIT_DEBUG_BUILD) console.log(`${group}: trace ${(t1 - started).toFixed(0)} ms, encode ${(t2 - t1).toFixed(0)} ms, session ${(performance.now() - t2).toFixed(0)} ms`);
+    void existing?.session.release();
+    const graph = { session, compiled, key };
+    if (group === 'gen') this.gen = graph;
+    else this.dis = graph;
+    this.buildSeconds += (performance.now() - started) / 1000;
+    return graph;
+  }
+}
+
+function genTermPresent(name: (typeof GEN_LOSS_TERMS)[number], terms: GenTerms): boolean {
+  if (name.startsWith('loss_gen_cycrecon')) return terms.cyc;
+  if (name.startsWith('loss_gen_vgg')) return terms.vgg;
+  return true;
+}
+
+function imageFeed(x: tf.Tensor4D): ort.Tensor {
+  return floatTensor(tensorFeed(x, NCHW), NCHW.map((a) => x.shape[a]));
+}
+
+
+/**
+ * Traces one update of `group` on a shadow trainer whose every weight and moment is a graph input: the losses and
+ * gradients come from the trainer's own disLosses / genLosses, the update from its Adam's tensor-op form.
+ */
+function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): CompiledGraph {
+  registerTraceKernels();
+  const { graph } = traceGraph((b) => {
+    const shadow = new MunitTrainer(real.settings, { initialise: false, perceptual: real.perceptual });
+    try {
+      tf.tidy(() => buildStep(b, shadow, size, group, terms));
+    } finally {
+      shadow.dispose();
+    }
+  });
+  return { graph, inputs: graph.inputs, outputs: graph.outputs };
+}
+
+function buildStep(b: TraceBackend, shadow: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): void {
+  const slots = slotsOf(shadow);
+  // Weights of both groups are inputs (the other group's only read); moments only for the group being updated.
+  for (const g of ['gen', 'dis'] as const) for (const [net, n] of netsOf(shadow, g)) bindParams(b, n.params, `${net}.`);
+  const own = slots.filter((s) => s.group === group);
+  for (const s of own) {
+    for (const [variable, name] of [[s.expAvg, s.names[1]], [s.expAvgSq, s.names[2]]] as const) {
+      const input = b.input(name, variable.shape, paramPerm(s.entry));
+      variable.assign(input);
+      input.dispose();
+    }
+  }
+  const xA = b.input('x_a', size.a) as tf.Tensor4D;
+  const xB = b.input('x_b', size.b) as tf.Tensor4D;
+  const styleDim = shadow.settings.gen.style_dim;
+  const sA = b.input('s_a', [size.a[0], styleDim]) as tf.Tensor2D;
+  const sB = b.input('s_b', [size.b[0], styleDim]) as tf.Tensor2D;
+  const stepSize = b.input('step_size', []) as tf.Scalar;
+  const sqrtBc2 = b.input('sqrt_bc2', []) as tf.Scalar;
+  if (group === 'dis') {
+    const ganW = b.input('gan_w', []) as tf.Scalar;
+    const { terms: [lossA, lossB], value, grads } = shadow.disLosses(xA, xB, sA, sB, ganW);
+    shadow.disOpt.applyWithOps(grads, stepSize, sqrtBc2);
+    for (const [name, t] of [['loss_dis_a', lossA], ['loss_dis_b', lossB], ['loss_dis_total', value]] as const) b.output(name, t);
+    tf.dispose([lossA, lossB]);
+  } else {
+    const weights = Object.fromEntries(LOSS_WEIGHT_KEYS.map((k) => [k, b.input(k, []) as tf.Scalar])) as LossWeights;
+    const { named, grads } = shadow.genLosses(xA, xB, sA, sB, weights, terms);
+    shadow.genOpt.applyWithOps(grads, stepSize, sqrtBc2);
+    for (const [name, t] of Object.entries(named)) b.output(name, t);
+    tf.dispose(Object.values(named));
+  }
+  for (const s of own) {
+    const perm = paramPerm(s.entry);
+    b.output(`new:${s.names[0]}`, s.entry.variable, perm);
+    b.output(`new:${s.names[1]}`, s.expAvg, perm);
+    b.output(`new:${s.names[2]}`, s.expAvgSq, perm);
+  }
+}

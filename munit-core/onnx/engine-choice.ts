@@ -1,0 +1,76 @@
+// Which engine runs the training iterations: the compiled ONNX graphs on onnxruntime, or eager tfjs. Chosen per run,
+// with the reason for every engine passed over, for `munit info`, the training log and the server.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { MunitTrainer } from '../trainer.js';
+import type { ImageShapes } from './compiled-step.js';
+import { ONNX_PROVIDERS, OnnxProvider } from './session.js';
+
+export type EngineName = 'onnx' | 'tfjs';
+export const ENGINE_NAMES: readonly EngineName[] = ['onnx', 'tfjs'];
+/** Forces an engine: `MUNIT_ENGINE=onnx|tfjs`; `MUNIT_ONNX_PROVIDER=cuda|webgpu|cpu` forces onnxruntime's provider. */
+export const ENGINE_ENV = 'MUNIT_ENGINE';
+export const PROVIDER_ENV = 'MUNIT_ONNX_PROVIDER';
+
+export interface EngineChoice {
+  engine: EngineName;
+  provider?: OnnxProvider;
+  /** One line: what runs, and why the ones before it were passed over. */
+  description: string;
+}
+
+export function parseEngineName(value: string, source: string): EngineName {
+  if (!(ENGINE_NAMES as readonly string[]).includes(value)) throw new Error(`${source}: unknown engine '${value}'; expected one of ${ENGINE_NAMES.join(', ')}`);
+  return value as EngineName;
+}
+
+/** The CUDA provider is an optional download (README, "GPUs"): present when its library sits beside the runtime. */
+function cudaProviderInstalled(): boolean {
+  try {
+    const binding = path.dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
+    return fs.existsSync(path.join(binding, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * onnxruntime first (CUDA when installed, else the CPU provider; WebGPU only when asked for, since the bundled
+ * provider finds no adapter on software Vulkan and we have not measured it on hardware), then tfjs. The VGG
+ * perceptual loss is not in the compiled graphs yet, so a config with vgg_w > 0 trains on tfjs.
+ */
+export function chooseEngine(options: { vggLoss: boolean; prefer?: EngineName } = { vggLoss: false }): EngineChoice {
+  const envEngine = process.env[ENGINE_ENV];
+  const forced = options.prefer ?? (envEngine ? parseEngineName(envEngine, ENGINE_ENV) : undefined);
+  const envProvider = process.env[PROVIDER_ENV];
+  if (envProvider && !(ONNX_PROVIDERS as readonly string[]).includes(envProvider)) {
+    throw new Error(`${PROVIDER_ENV}: unknown provider '${envProvider}'; expected one of ${ONNX_PROVIDERS.join(', ')}`);
+  }
+  if (forced === 'tfjs') return { engine: 'tfjs', description: `tfjs (${ENGINE_ENV}=tfjs)` };
+  if (options.vggLoss) {
+    if (forced === 'onnx') throw new Error('the compiled engine does not include the VGG perceptual loss yet: set vgg_w to 0 or use MUNIT_ENGINE=tfjs');
+    return { engine: 'tfjs', description: 'tfjs (onnxruntime skipped: vgg_w > 0, the VGG loss is not compiled yet)' };
+  }
+  const skipped: string[] = [];
+  let provider = envProvider as OnnxProvider | undefined;
+  if (!provider) {
+    if (cudaProviderInstalled()) provider = 'cuda';
+    else {
+      skipped.push('cuda: provider not installed');
+      skipped.push(`webgpu: only when asked for (${PROVIDER_ENV}=webgpu)`);
+      provider = 'cpu';
+    }
+  }
+  const why = skipped.length ? ` (skipped ${skipped.join('; ')})` : '';
+  return { engine: 'onnx', provider, description: `onnxruntime ${provider}, one compiled graph per update${why}` };
+}
+
+/** Puts the trainer's iterations on the chosen engine; returns a description for the log. */
+export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, choice: EngineChoice): Promise<string> {
+  if (choice.engine === 'tfjs') return choice.description;
+  const { CompiledStep } = await import('./compiled-step.js');
+  const started = performance.now();
+  const step = await CompiledStep.create(trainer, shapes, { provider: choice.provider! });
+  await trainer.useEngine(step);
+  return `${choice.description}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
