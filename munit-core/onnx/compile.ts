@@ -2,7 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { GraphPort, OnnxGraph } from './graph.js';
 import type { ParamEntry, ParamStore } from '../layers/params.js';
-import { permute } from './layout.js';
+import { inversePerm, permute } from './layout.js';
+import { createSession, floatTensor, ort, SessionOptions } from './session.js';
 import { defaultPerm, identityPerm, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
@@ -72,4 +73,51 @@ export function paramFeed(entry: ParamEntry): Float32Array {
 /** A tfjs tensor's values in the graph layout `perm`. */
 export function tensorFeed(t: tf.Tensor, perm: readonly number[]): Float32Array {
   return permute(t.dataSync() as Float32Array, t.shape, perm);
+}
+
+/**
+ * A compiled function with an onnxruntime session: tfjs tensors in, tfjs tensors out (each converted between tfjs'
+ * layout and the graph's). For translation, inspection and tests; the training step manages its own feeds.
+ */
+export class CompiledFunction {
+  private constructor(
+    readonly compiled: CompiledGraph,
+    private readonly session: ort.InferenceSession,
+    private readonly shapes: Map<string, number[]>,
+  ) {}
+
+  static async create(
+    inputs: InputSpec[],
+    fn: (inputs: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
+    options: SessionOptions,
+  ): Promise<CompiledFunction> {
+    const shapes = new Map<string, number[]>();
+    const compiled = compile(inputs, (tensors) => {
+      const outputs = fn(tensors);
+      for (const [name, t] of Object.entries(outputs)) shapes.set(name, t.shape);
+      return outputs;
+    });
+    return new CompiledFunction(compiled, await createSession(compiled.graph.toBytes(), options), shapes);
+  }
+
+  /** `feeds` by input name: tfjs tensors, or data already in the graph layout (weights from paramFeed). */
+  async run(feeds: Record<string, tf.Tensor | Float32Array>): Promise<Record<string, tf.Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const port of this.compiled.inputs) {
+      const value = feeds[port.name];
+      if (value === undefined) throw new Error(`compiled function: no value for input '${port.name}'`);
+      ortFeeds[port.name] = floatTensor(value instanceof Float32Array ? value : tensorFeed(value, port.perm), port.dims);
+    }
+    const out = await this.session.run(ortFeeds);
+    const result: Record<string, tf.Tensor> = {};
+    for (const port of this.compiled.outputs) {
+      const data = permute(out[port.name].data as Float32Array, port.dims, inversePerm(port.perm));
+      result[port.name] = tf.tensor(data, this.shapes.get(port.name));
+    }
+    return result;
+  }
+
+  dispose(): void {
+    void this.session.release();
+  }
 }

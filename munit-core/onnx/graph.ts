@@ -33,6 +33,8 @@ export interface GraphPort {
   dtype: OnnxDtype;
   /** Dimensions as stored (the physical layout the graph uses for this value). */
   dims: number[];
+  /** The stored layout: stored axis i is axis perm[i] of the tfjs tensor. */
+  perm: number[];
 }
 
 export class OnnxGraph {

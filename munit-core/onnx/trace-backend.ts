@@ -77,7 +77,7 @@ export class TraceBackend extends KernelBackend {
 
   /** A graph input as a tfjs tensor. */
   input(name: string, shape: number[], perm = defaultPerm(shape.length), dtype: DataType = 'float32'): tf.Tensor {
-    this.graph.addInput({ name, dtype: onnxDtype(dtype), dims: perm.map((a) => shape[a]) });
+    this.graph.addInput({ name, dtype: onnxDtype(dtype), dims: perm.map((a) => shape[a]), perm: [...perm] });
     const info = this.tensorInfo(name, shape, dtype, perm);
     return tf.engine().makeTensorFromDataId(info.dataId, shape, dtype, this);
   }
@@ -85,7 +85,7 @@ export class TraceBackend extends KernelBackend {
   /** Marks a traced tensor as a graph output named `name`, stored in layout `perm`. */
   output(name: string, t: tf.Tensor, perm = defaultPerm(t.rank)): GraphPort {
     const v = this.value(t.dataId);
-    const port: GraphPort = { name, dtype: onnxDtype(v.dtype), dims: perm.map((a) => v.shape[a]) };
+    const port: GraphPort = { name, dtype: onnxDtype(v.dtype), dims: perm.map((a) => v.shape[a]), perm: [...perm] };
     this.graph.addOutput(port, this.inLayout(v, perm));
     return port;
   }

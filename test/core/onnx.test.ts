@@ -1,0 +1,303 @@
+// The compiled engine: each op's gradient against tfjs and finite differences, the PyTorch fixtures, a whole
+// iteration against tfjs, NaN handling, a change of engine at a resume, and memory over many iterations.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { instanceNorm, adaptiveInstanceNorm, layerNorm } from '../../munit-core/layers/norms.js';
+import { avgPool3x3s2ExcludePad, pad2d } from '../../munit-core/layers/padding.js';
+import { disLoss, genAdvLoss, l1 } from '../../munit-core/losses.js';
+import { bindParams, CompiledFunction } from '../../munit-core/onnx/compile.js';
+import { CompiledStep } from '../../munit-core/onnx/compiled-step.js';
+import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
+import { AdaINGen } from '../../munit-core/networks/generator.js';
+import { MsImageDis } from '../../munit-core/networks/discriminator.js';
+import { loadStateDict } from '../../munit-core/state-dict.js';
+import { MunitTrainer, NonFiniteLossError } from '../../munit-core/trainer.js';
+import { runTraining } from '../../munit-core/training-run.js';
+import { generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { checkpointFile } from '../../munit-core/checkpoint.js';
+import { readSafetensors } from '../../munit-core/safetensors.js';
+import { randomImage, seeded, tinyDemoConfig, tinySettings, useBackend } from './helpers.js';
+
+/** Every weight of the generator and discriminator checkpoints of one iteration, by name. */
+function loadCheckpointTensors(dir: string, iteration: number): Map<string, Float32Array> {
+  const all = new Map<string, Float32Array>();
+  for (const kind of ['gen', 'dis'] as const) {
+    for (const [name, t] of readSafetensors(checkpointFile(dir, kind, iteration)).tensors) all.set(`${kind}.${name}`, t.data as Float32Array);
+  }
+  return all;
+}
+
+const CPU = { provider: 'cpu' as const, threads: 2 };
+
+/** max |a - b| / max |b|, with a floor for tensors that are zero in exact arithmetic. */
+function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
+  assert.equal(actual.length, expected.length);
+  let diff = 0;
+  let scale = floor;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+type Loss = (t: Record<string, tf.Tensor>) => tf.Scalar;
+
+/** A scalar loss of some inputs, its value and gradients compiled into one graph. */
+async function compileLoss(shapes: Record<string, number[]>, f: Loss): Promise<CompiledFunction> {
+  const names = Object.keys(shapes);
+  return CompiledFunction.create(
+    names.map((name) => ({ name, shape: shapes[name] })),
+    (inputs) => {
+      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => f(Object.fromEntries(names.map((n, i) => [n, xs[i]]))))(names.map((n) => inputs[n]));
+      return { value, ...Object.fromEntries(grads.map((g, i) => [`d_${names[i]}`, g])) };
+    },
+    CPU,
+  );
+}
+
+/** sum(y^3 + y^2): not constant under normalisation, so the gradients of the norms are not float noise. */
+const cubic = (y: tf.Tensor): tf.Scalar => tf.sum(tf.add(tf.mul(tf.square(y), y), tf.square(y)));
+const op = (shape4: number[], f: (x: tf.Tensor4D) => tf.Tensor): [Record<string, number[]>, Loss] => [{ x: shape4 }, (t) => cubic(f(t.x as tf.Tensor4D))];
+const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+const X = [2, 6, 7, 3];
+const OPS: Record<string, [Record<string, number[]>, Loss]> = {
+  'conv, zero padding, stride 1': [{ x: X, w: [3, 3, 3, 4] }, (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'zero'), t.w as tf.Tensor4D, 1, 'valid')))],
+  'conv, reflect padding, stride 2': [{ x: X, w: [4, 4, 3, 2] }, (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'reflect'), t.w as tf.Tensor4D, 2, 'valid')))],
+  'conv 7x7, reflect padding 3': [{ x: [1, 8, 8, 2], w: [7, 7, 2, 3] }, (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 3, 'reflect'), t.w as tf.Tensor4D, 1, 'valid')))],
+  'nearest 2x upsampling': op(X, (x) => tf.image.resizeNearestNeighbor(x, [12, 14])),
+  'instance norm': op(X, (x) => instanceNorm(x)),
+  'AdaIN': [{ x: X, g: [2, 3], b: [2, 3] }, (t) => cubic(adaptiveInstanceNorm(t.x as tf.Tensor4D, t.g as tf.Tensor2D, t.b as tf.Tensor2D))],
+  'LayerNorm (unbiased std, eps on the std)': [{ x: X, g: [3], b: [3] }, (t) => cubic(layerNorm(t.x as tf.Tensor4D, t.g as tf.Tensor1D, t.b as tf.Tensor1D))],
+  relu: op(X, (x) => tf.relu(x)),
+  lrelu: op(X, (x) => tf.leakyRelu(x, 0.2)),
+  prelu: [{ x: X, a: [1] }, (t) => cubic(tf.prelu(t.x, t.a))],
+  selu: op(X, (x) => tf.selu(x)),
+  tanh: op(X, (x) => tf.tanh(x)),
+  'average pool 3x3/2, padding not counted': op(X, (x) => avgPool3x3s2ExcludePad(x)),
+  'linear layer': [{ x: [2, 5], w: [5, 3], b: [3] }, (t) => cubic(tf.add(tf.matMul(t.x as tf.Tensor2D, t.w as tf.Tensor2D), t.b))],
+  'L1 loss': [{ x: X, y: X }, (t) => l1(t.x, t.y)],
+  'LSGAN losses': [{ x: X, y: X }, (t) => tf.add(disLoss([t.x], [t.y], 'lsgan'), genAdvLoss([t.y], 'lsgan')) as tf.Scalar],
+  'nsgan losses': [{ x: X, y: X }, (t) => tf.add(disLoss([t.x], [t.y], 'nsgan'), genAdvLoss([t.y], 'nsgan')) as tf.Scalar],
+};
+
+/** Weights whose gradient is zero in exact arithmetic (a conv bias before a norm): float noise on both engines. */
+const noiseOnly = new Set<tf.Variable>();
+
+/**
+ * After one step exp_avg is (1 - beta1) g, so comparing it compares the gradients, per weight tensor against its own
+ * scale. Tensors whose gradient is below 1e-5 of the largest are noise, and must be the conv biases before a norm.
+ */
+async function compareGradients(compiled: MunitTrainer, eager: MunitTrainer): Promise<void> {
+  await compiled.settle();
+  for (const [copt, eopt, nets] of [[compiled.genOpt, eager.genOpt, [eager.genA, eager.genB]], [compiled.disOpt, eager.disOpt, [eager.disA, eager.disB]]] as const) {
+    const names = nets.flatMap((n) => [...n.params.entries.values()].filter((e) => e.trainable).map((e) => e.name));
+    const scales = eopt.slots.map((s) => Math.max(...Array.from(s.expAvg.dataSync(), Math.abs)));
+    const largest = Math.max(...scales);
+    copt.slots.forEach((s, k) => {
+      if (scales[k] < 1e-5 * largest) {
+        assert.match(names[k], /conv\.bias$/, `${names[k]} has a vanishing gradient`);
+        noiseOnly.add(eopt.variables[k]);
+        return;
+      }
+      const err = relErr(s.expAvg.dataSync(), eopt.slots[k].expAvg.dataSync());
+      assert.ok(err < 1e-3, `gradient of ${names[k]}: relative error ${err}`);
+    });
+  }
+}
+
+describe('the compiled engine', () => {
+  before(() => useBackend('wasm'));
+
+  describe('each op: value and gradient against tfjs, and the gradient against finite differences', () => {
+    for (const [name, [shapes, f]] of Object.entries(OPS)) {
+      it(name, async () => {
+        const rng = seeded(name.length);
+        const inputs = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.tensor(Array.from({ length: sizeOf(s) }, () => rng() * 2 - 1), s)]));
+        const names = Object.keys(shapes);
+        const eager = tf.valueAndGrads((...xs: tf.Tensor[]) => f(Object.fromEntries(names.map((n, i) => [n, xs[i]]))))(names.map((n) => inputs[n]));
+        const compiled = await compileLoss(shapes, f);
+        const out = await compiled.run(inputs);
+        assert.ok(relErr(out.value.dataSync(), eager.value.dataSync()) < 1e-5, `value ${out.value.dataSync()} vs ${eager.value.dataSync()}`);
+        names.forEach((n, i) => assert.ok(relErr(out[`d_${n}`].dataSync(), eager.grads[i].dataSync()) < 1e-4, `d_${n}`));
+        // Central differences on the compiled graph itself, at a few coordinates of each input.
+        for (const n of names) {
+          const base = inputs[n].dataSync() as Float32Array;
+          const grad = out[`d_${n}`].dataSync();
+          for (const k of [0, Math.floor(base.length / 2), base.length - 1]) {
+            const h = 1e-2;
+            const at = async (delta: number) => {
+              const moved = Float32Array.from(base);
+              moved[k] += delta;
+              const r = await compiled.run({ ...inputs, [n]: tf.tensor(moved, inputs[n].shape) });
+              return r.value.dataSync()[0];
+            };
+            const fd = ((await at(h)) - (await at(-h))) / (2 * h);
+            assert.ok(Math.abs(fd - grad[k]) <= 2e-2 * Math.max(1, Math.abs(grad[k])), `d_${n}[${k}]: finite difference ${fd}, graph ${grad[k]}`);
+          }
+        }
+        compiled.dispose();
+      });
+    }
+  });
+
+  it('the PyTorch fixtures: forward values and every weight gradient', async () => {
+    const cases = JSON.parse(fs.readFileSync(path.join(__dirname, '../fixtures/pytorch/networks.json'), 'utf8'));
+    for (const c of cases) {
+      const n = 2;
+      const map = (prefix: string) =>
+        new Map(Object.entries(c.weights as Record<string, { shape: number[]; data: number[] }>).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), { dtype: 'F32' as const, shape: t.shape, data: Float32Array.from(t.data) }]));
+      const gen = new AdaINGen(c.input_dim, c.gen);
+      const dis = new MsImageDis(c.input_dim, c.dis);
+      loadStateDict(gen.params, map('gen.'), 'fixture');
+      loadStateDict(dis.params, map('dis.'), 'fixture');
+      const shapes = { x: [n, c.size, c.size, c.input_dim], s: [n, c.gen.style_dim] };
+      const compiled = await CompiledFunction.create([{ name: 'x', ...{ shape: shapes.x } }, { name: 's', shape: shapes.s }], (inp) => {
+        const g = new AdaINGen(c.input_dim, c.gen);
+        const d = new MsImageDis(c.input_dim, c.dis);
+        bindParams(traceBackend(), g.params, 'gen.');
+        bindParams(traceBackend(), d.params, 'dis.');
+        const vars = [...g.params.entries.values(), ...d.params.entries.values()].filter((e) => e.trainable);
+        const outputs: Record<string, tf.Tensor> = {};
+        const { grads } = tf.variableGrads(() => {
+          const { content, style } = g.encode(inp.x as tf.Tensor4D);
+          const decoded = g.decode(content, inp.s as tf.Tensor2D);
+          const outs = d.apply(inp.x as tf.Tensor4D);
+          Object.assign(outputs, { style: tf.keep(style), content: tf.keep(content), decoded: tf.keep(decoded), ...Object.fromEntries(outs.map((o, i) => [`dis${i}`, tf.keep(o)])) });
+          const terms = [tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))), tf.sum(tf.mul(style, tf.tensor2d(c.r_style, style.shape)))];
+          outs.forEach((o, i) => terms.push(tf.sum(tf.mul(o, tf.tensor(c.r_dis_nhwc[i], o.shape)))));
+          return tf.addN(terms) as tf.Scalar;
+        }, vars.map((e) => e.variable));
+        for (const e of vars) outputs[`d:${g.params.entries.get(e.name) === e ? 'gen.' : 'dis.'}${e.name}`] = grads[e.variable.name];
+        return outputs;
+      }, CPU);
+      const feeds: Record<string, tf.Tensor> = { x: tf.tensor4d(c.x_nhwc, shapes.x as [number, number, number, number]), s: tf.tensor2d(c.style, shapes.s as [number, number]) };
+      for (const [prefix, params] of [['gen.', gen.params], ['dis.', dis.params]] as const) for (const e of params.entries.values()) if (e.trainable) feeds[prefix + e.name] = e.variable;
+      const out = await compiled.run(feeds);
+      assert.ok(relErr(out.style.dataSync(), c.style_code) < 1e-4, `${c.name}: style code`);
+      assert.ok(relErr(out.content.dataSync(), c.content_nhwc) < 1e-4, `${c.name}: content code`);
+      assert.ok(relErr(out.decoded.dataSync(), c.decoded_nhwc) < 1e-4, `${c.name}: decoded image`);
+      c.dis_nhwc.forEach((expected: number[], i: number) => assert.ok(relErr(out[`dis${i}`].dataSync(), expected) < 1e-4, `${c.name}: dis scale ${i}`));
+      const floor = 1e-3 * Math.max(...Object.values(c.grads as Record<string, number[]>).map((g) => Math.max(...g.map(Math.abs))));
+      let checked = 0;
+      for (const [prefix, params] of [['gen.', gen.params], ['dis.', dis.params]] as const) {
+        for (const e of params.entries.values()) {
+          if (!e.trainable) continue;
+          const g = out[`d:${prefix}${e.name}`];
+          const torch = e.kind === 'vector' ? g : tf.transpose(g, e.kind === 'conv' ? [3, 2, 0, 1] : [1, 0]);
+          const err = relErr(torch.dataSync(), c.grads[prefix + e.name], floor);
+          assert.ok(err < 2e-3, `${c.name}: ${prefix}${e.name}: relative error ${err}`);
+          checked++;
+        }
+      }
+      assert.equal(checked, Object.keys(c.grads).length);
+      compiled.dispose();
+      gen.dispose();
+      dis.dispose();
+    }
+  });
+
+  it('one iteration on onnxruntime equals the same iteration on tfjs: every loss term, gradient and update', async () => {
+    const settings = tinySettings({ recon_x_cyc_w: 2, dis: { ...tinySettings().dis, gan_type: 'nsgan' } });
+    const rng = seeded(7);
+    const batches = [0, 1].map(() => [randomImage(rng, 1, 16, 16, 3), randomImage(rng, 1, 16, 16, 3)]);
+    const eager = new MunitTrainer(settings, { seed: 5 });
+    const compiled = new MunitTrainer(settings, { seed: 5 });
+    await compiled.useEngine(await CompiledStep.create(compiled, { a: [1, 16, 16, 3], b: [1, 16, 16, 3] }, CPU));
+    const before = new Map(compiled.genOpt.variables.concat(compiled.disOpt.variables).map((v) => [v, v.dataSync().slice()]));
+    for (const [i, [xA, xB]] of batches.entries()) {
+      const [e, c] = [await eager.step(xA, xB), await compiled.step(xA, xB)];
+      for (const [term, value] of Object.entries(e.losses)) {
+        const got = c.losses[term as keyof typeof c.losses];
+        assert.ok(Math.abs(got - value) <= 1e-4 * Math.max(Math.abs(value), 1e-3), `iteration ${i + 1} ${term}: ${got} vs ${value}`);
+      }
+      if (i === 0) await compareGradients(compiled, eager);
+    }
+    await compiled.settle();
+    // Adam's first steps are about lr * sign(g), so compare updates only where the gradient is not float noise, and
+    // allow a few elements whose gradient is near zero to step differently (never by more than the two steps).
+    const lr = settings.lr;
+    let differing = 0;
+    let total = 0;
+    for (const [copt, eopt] of [[compiled.genOpt, eager.genOpt], [compiled.disOpt, eager.disOpt]] as const) {
+      copt.variables.forEach((v, k) => {
+        if (noiseOnly.has(eopt.variables[k])) return;
+        const [c, e, w0] = [v.dataSync(), eopt.variables[k].dataSync(), before.get(v)!];
+        for (let j = 0; j < c.length; j++) {
+          const d = Math.abs(c[j] - e[j]);
+          assert.ok(d <= 4.5 * lr, `weight ${k}[${j}] differs by ${d}, more than the two updates`);
+          if (d > 1e-3 * Math.abs(e[j] - w0[j]) + 1e-9) differing++;
+        }
+        total += c.length;
+      });
+    }
+    assert.ok(differing / total < 2e-3, `${differing} of ${total} updated weights differ by more than 1e-3 of their update`);
+    assert.equal(compiled.iteration, 2);
+    assert.equal(compiled.genOpt.step, 2);
+    tf.dispose(batches.flat());
+    eager.dispose();
+    compiled.dispose();
+  });
+
+  it('a NaN loss stops the step before any weight is updated, with the term and iteration named', async () => {
+    const trainer = new MunitTrainer(tinySettings(), { seed: 1 });
+    await trainer.useEngine(await CompiledStep.create(trainer, { a: [1, 16, 16, 3], b: [1, 16, 16, 3] }, CPU));
+    const good = randomImage(seeded(3), 1, 16, 16, 3);
+    const bad = tf.fill([1, 16, 16, 3], NaN) as tf.Tensor4D;
+    await trainer.step(good, good);
+    await trainer.settle();
+    const weights = trainer.disOpt.variables.map((v) => v.dataSync().slice());
+    await assert.rejects(trainer.step(bad, good), (err: NonFiniteLossError) => err instanceof NonFiniteLossError && /loss_dis_a is NaN at iteration 2/.test(err.message));
+    await trainer.settle();
+    trainer.disOpt.variables.forEach((v, i) => assert.deepEqual(v.dataSync(), weights[i]));
+    assert.equal(trainer.iteration, 1);
+    tf.dispose([good, bad]);
+    trainer.dispose();
+  });
+
+  it('a run can change engine at a resume: 3 iterations on onnxruntime then 3 on tfjs match 6 on onnxruntime', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'munit-onnx-'));
+    await generateDemoDataset(path.join(root, 'data'), { size: 16, count: 4, testCount: 2, seed: 2 });
+    const write = (name: string, maxIter: number) => {
+      const file = path.join(root, `${name}.yaml`);
+      fs.writeFileSync(file, tinyDemoConfig(path.join(root, 'data'), 16, { max_iter: maxIter, snapshot_save_iter: 3 }));
+      return file;
+    };
+    await runTraining({ configPath: write('whole', 6), outputPath: root, engine: 'onnx', onWarning: () => {} });
+    await runTraining({ configPath: write('split', 3), outputPath: root, engine: 'onnx', onWarning: () => {} });
+    await runTraining({ configPath: write('split', 6), outputPath: root, engine: 'tfjs', resume: true, onWarning: () => {} });
+    const whole = loadCheckpointTensors(path.join(root, 'whole', 'checkpoints'), 6);
+    const split = loadCheckpointTensors(path.join(root, 'split', 'checkpoints'), 6);
+    assert.deepEqual([...split.keys()].sort(), [...whole.keys()].sort());
+    for (const [name, data] of whole) {
+      const other = split.get(name)!;
+      let m = 0;
+      for (let i = 0; i < data.length; i++) m = Math.max(m, Math.abs(data[i] - other[i]));
+      // Six Adam steps of at most lr (1e-4) each: the engines may differ in the elements whose gradient is noise.
+      assert.ok(m <= 1.3e-3, `${name}: max difference ${m}`);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it('resident memory and the tensor count stay flat over 300 iterations', async () => {
+    const trainer = new MunitTrainer(tinySettings(), { seed: 1 });
+    await trainer.useEngine(await CompiledStep.create(trainer, { a: [1, 16, 16, 3], b: [1, 16, 16, 3] }, CPU));
+    const x = randomImage(seeded(4), 1, 16, 16, 3);
+    for (let i = 0; i < 30; i++) await trainer.step(x, x);
+    const tensors = tf.memory().numTensors;
+    global.gc?.();
+    const rss = process.memoryUsage().rss;
+    for (let i = 0; i < 300; i++) await trainer.step(x, x);
+    global.gc?.();
+    const grown = (process.memoryUsage().rss - rss) / 2 ** 20;
+    assert.equal(tf.memory().numTensors, tensors);
+    assert.ok(grown < 64, `resident memory grew by ${grown.toFixed(1)} MiB over 300 iterations`);
+    x.dispose();
+    trainer.dispose();
+  });
+});
