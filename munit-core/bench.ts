@@ -1,7 +1,16 @@
-// `npm run bench [-- --json] [-- --iters N]`: seconds per training iteration and per translation with the
-// reference widths, on whatever backend starts (MUNIT_BACKEND forces one). Compare with munit-reference.md.
+// `npm run bench [-- --engine onnx|tfjs] [-- --json] [-- --iters N]`: seconds per training iteration and per
+// translation with the reference widths, on the chosen engine, side by side with the reference PyTorch iteration
+// (test/bench/reference_step.py, when Debian's python3-torch is installed) in the same run.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
+import { bindParams, CompiledFunction, paramFeed } from './onnx/compile.js';
+import { CompiledStep } from './onnx/compiled-step.js';
+import { chooseEngine, EngineChoice, EngineName, parseEngineName } from './onnx/engine-choice.js';
+import { onnxThreadCount } from './onnx/session.js';
+import { traceBackend } from './onnx/trace-backend.js';
+import { AdaINGen } from './networks/generator.js';
 import { describeBackend, initBackend } from './backend.js';
 import { Rng } from './random.js';
 import { MunitTrainer, TrainerSettings } from './trainer.js';
@@ -13,7 +22,12 @@ interface BenchOptions {
   iters: number;
   train: number[];
   translate: number[];
+  engine?: EngineName;
+  reference: boolean;
 }
+
+/** What a figure took besides its time: graph nodes, build seconds. */
+type Extras = Record<string, number>;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -36,28 +50,68 @@ async function timeIt(iters: number, run: () => Promise<unknown>): Promise<numbe
   return median(times);
 }
 
-async function benchTrain(settings: TrainerSettings, size: number, iters: number): Promise<number> {
+async function benchTrain(settings: TrainerSettings, size: number, iters: number, engine: EngineChoice, extras: Extras): Promise<number> {
   const trainer = new MunitTrainer(settings, { seed: 1 });
   const xA = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
   const xB = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
+  if (engine.engine === 'onnx') {
+    const step = await CompiledStep.create(trainer, { a: xA.shape, b: xB.shape }, { provider: engine.provider! });
+    Object.assign(extras, { [`train_${size}_graph_nodes`]: step.nodeCount, [`train_${size}_build_s`]: Number(step.buildSeconds.toFixed(2)) });
+    await trainer.useEngine(step);
+  }
   const seconds = await timeIt(iters, () => trainer.step(xA, xB));
   tf.dispose([xA, xB]);
   trainer.dispose();
   return seconds;
 }
 
-async function benchTranslate(settings: TrainerSettings, size: number, iters: number): Promise<number> {
+async function benchTranslate(settings: TrainerSettings, size: number, iters: number, engine: EngineChoice, extras: Extras): Promise<number> {
   const trainer = new MunitTrainer(settings, { seed: 1 });
   const x = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
   const rng = new Rng(2);
-  const seconds = await timeIt(iters, async () => {
-    const y = translateRandom(trainer.genA, trainer.genB, x, 1, rng);
-    await y.data();
-    y.dispose();
-  });
+  let seconds: number;
+  if (engine.engine === 'onnx') {
+    // encode with gen_a, decode with gen_b and a random style: one graph, the weights fed once.
+    const started = performance.now();
+    const styleShape = [1, settings.gen.style_dim];
+    const graph = await CompiledFunction.create([{ name: 'x', shape: x.shape }, { name: 's', shape: styleShape }], (inp) => {
+      const [ga, gb] = [new AdaINGen(settings.input_dim_a, settings.gen), new AdaINGen(settings.input_dim_b, settings.gen)];
+      bindParams(traceBackend(), ga.params, 'gen_a.');
+      bindParams(traceBackend(), gb.params, 'gen_b.');
+      const y = gb.decode(ga.encodeContent(inp.x as tf.Tensor4D), inp.s as tf.Tensor2D);
+      return { y };
+    }, { provider: engine.provider! });
+    extras[`translate_${size}_build_s`] = Number(((performance.now() - started) / 1000).toFixed(2));
+    extras[`translate_${size}_graph_nodes`] = graph.compiled.graph.nodeCount;
+    const weights: Record<string, Float32Array> = {};
+    for (const [prefix, gen] of [['gen_a.', trainer.genA], ['gen_b.', trainer.genB]] as const) {
+      for (const e of gen.params.entries.values()) if (e.trainable) weights[prefix + e.name] = paramFeed(e);
+    }
+    seconds = await timeIt(iters, async () => {
+      const s = rng.normal(styleShape) as tf.Tensor2D;
+      const { y } = await graph.run({ ...weights, x, s });
+      tf.dispose([s, y]);
+    });
+    graph.dispose();
+  } else {
+    seconds = await timeIt(iters, async () => {
+      const y = translateRandom(trainer.genA, trainer.genB, x, 1, rng);
+      await y.data();
+      y.dispose();
+    });
+  }
   x.dispose();
   trainer.dispose();
   return seconds;
+}
+
+/** The reference PyTorch figures for the same sizes and thread count, or why there are none. */
+function referenceFigures(opts: BenchOptions, threads: number): Record<string, number> | string {
+  const script = path.join(__dirname, '..', 'test', 'bench', 'reference_step.py');
+  const args = [script, '--train', opts.train.join(','), '--translate', opts.translate.join(','), '--iters', String(opts.iters), '--threads', String(threads)];
+  const run = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
+  if (run.error || run.status !== 0) return `reference not run: ${run.error?.message ?? run.stderr.trim().split('\n').pop()} (apt-get install python3-torch)`;
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, number>;
 }
 
 async function main(): Promise<void> {
@@ -66,18 +120,44 @@ async function main(): Promise<void> {
     .option('--iters <n>', 'timed runs per figure (after one warm-up)', (v) => parseInt(v, 10), 3)
     .option('--train <sizes>', 'image sizes for training', (v) => v.split(',').map(Number), [64, 128])
     .option('--translate <sizes>', 'image sizes for translation', (v) => v.split(',').map(Number), [128, 256])
+    .option('--engine <name>', 'onnx or tfjs (default: the one training would use; also MUNIT_ENGINE)', (v) => parseEngineName(v, '--engine'))
+    .option('--no-reference', 'skip the PyTorch reference figures')
     .parse();
   const opts = program.opts<BenchOptions>();
   const info = await initBackend();
+  const engine = chooseEngine({ vggLoss: false, prefer: opts.engine });
+  const threads = onnxThreadCount();
   const settings = defaultConfig();
-  const result: Record<string, number | string> = { backend: info.choice, backend_detail: describeBackend(info) };
+  const result: Record<string, number | string> = { engine: engine.engine, engine_detail: engine.description, backend: info.choice, backend_detail: describeBackend(info) };
+  const extras: Extras = {};
+  const figures: [string, string][] = [];
   const log = (key: string, value: number, what: string) => {
     result[key] = Number(value.toFixed(3));
-    if (!opts.json) console.log(`${what.padEnd(42)} ${value.toFixed(3)} s`);
+    figures.push([key, what]);
+    if (!opts.json) console.log(`${what.padEnd(42)} ${value.toFixed(3)} s${extrasOf(key)}`);
   };
-  if (!opts.json) console.log(`backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`);
-  for (const size of opts.train) log(`train_${size}`, await benchTrain(settings, size, opts.iters), `training iteration (D+G) ${size}x${size}`);
-  for (const size of opts.translate) log(`translate_${size}`, await benchTranslate(settings, size, opts.iters), `translation of one image ${size}x${size}`);
+  const extrasOf = (key: string) => {
+    const [nodes, build] = [extras[`${key}_graph_nodes`], extras[`${key}_build_s`]];
+    return nodes ? `   (${nodes} graph nodes, built and started in ${build} s)` : '';
+  };
+  if (!opts.json) console.log(`engine: ${engine.description}\ntfjs backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`);
+  for (const size of opts.train) log(`train_${size}`, await benchTrain(settings, size, opts.iters, engine, extras), `training iteration (D+G) ${size}x${size}`);
+  for (const size of opts.translate) log(`translate_${size}`, await benchTranslate(settings, size, opts.iters, engine, extras), `translation of one image ${size}x${size}`);
+  Object.assign(result, extras);
+  if (opts.reference) {
+    const ref = referenceFigures(opts, threads);
+    if (typeof ref === 'string') {
+      result.reference = ref;
+      if (!opts.json) console.log(ref);
+    } else {
+      result.reference = `PyTorch ${ref.torch}, ${ref.threads} threads`;
+      if (!opts.json) console.log(`\nreference PyTorch ${ref.torch}, ${ref.threads} threads, same machine, same run:`);
+      for (const [key, what] of figures) {
+        result[`reference_${key}`] = ref[key];
+        if (!opts.json) console.log(`${what.padEnd(42)} ${ref[key].toFixed(3)} s   ours / reference: ${((result[key] as number) / ref[key]).toFixed(2)}x`);
+      }
+    }
+  }
   if (opts.json) console.log(JSON.stringify(result));
 }
 

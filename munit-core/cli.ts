@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { BackendChoice, describeBackend, initBackend, parseBackendChoice } from './backend.js';
+import { chooseEngine } from './onnx/engine-choice.js';
 import { ConfigError, defaultConfig, formatDiagnostic, loadConfig, MunitConfig } from './config/config.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
 import { architectureGraph, architectureText } from './inspect/architecture.js';
@@ -56,6 +57,7 @@ async function info(opts: { config?: string; backend?: BackendChoice }): Promise
   const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: printWarning }) : defaultConfig();
   const backend = await initBackend({ prefer: opts.backend });
   console.log(`munit-studio ${VERSION}`);
+  console.log(`engine: ${chooseEngine({ vggLoss: config.vgg_w > 0 }).description}`);
   console.log(`backend: ${describeBackend(backend)}`);
   console.log(`config: ${opts.config ? path.resolve(opts.config) : '(built-in defaults: the reference edges2shoes config)'}`);
   const summary = describeModel(config);

@@ -27,8 +27,8 @@ export function parseEngineName(value: string, source: string): EngineName {
 /** The CUDA provider is an optional download (README, "GPUs"): present when its library sits beside the runtime. */
 function cudaProviderInstalled(): boolean {
   try {
-    const binding = path.dirname(require.resolve('onnxruntime-node/bin/napi-v6/linux/x64/onnxruntime_binding.node'));
-    return fs.existsSync(path.join(binding, 'libonnxruntime_providers_cuda.so'));
+    const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
+    return ['libonnxruntime_providers_cuda.so', 'onnxruntime_providers_cuda.dll'].some((f) => fs.existsSync(path.join(bin, f)));
   } catch {
     return false;
   }

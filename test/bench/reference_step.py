@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""The reference MUNIT iteration in PyTorch, timed, for `npm run bench` to print beside our figures.
+
+Debian's python3-torch. The networks are the reference's, as written out layer for layer in
+test/fixtures/pytorch/make_fixtures.py; dis_update and gen_update follow the reference trainer.py with the
+edges2shoes_folder.yaml defaults (lsgan, recon_x_w 10, Adam(0.5, 0.999), weight decay 1e-4).
+Prints one JSON line: {"train_N": seconds, "translate_N": seconds, "threads": T}.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'fixtures', 'pytorch'))
+import make_fixtures as ref  # noqa: E402  (the reference's modules)
+
+torch.set_default_dtype(torch.float32)
+
+GEN = dict(dim=64, mlp_dim=256, style_dim=8, activ='relu', n_downsample=2, n_res=4, pad_type='reflect')
+DIS = dict(dim=64, norm='none', activ='lrelu', n_layer=4, gan_type='lsgan', num_scales=3, pad_type='reflect')
+HP = dict(gan_w=1, recon_x_w=10, recon_s_w=1, recon_c_w=1, recon_x_cyc_w=0)
+
+
+def encode(g, x):
+    return g.enc_content(x), g.enc_style(x)
+
+
+def dis_loss(d, fake, real):
+    return sum(torch.mean(f ** 2) + torch.mean((r - 1) ** 2) for f, r in zip(d(fake), d(real)))
+
+
+def gen_adv(d, fake):
+    return sum(torch.mean((f - 1) ** 2) for f in d(fake))
+
+
+class Trainer:
+    def __init__(self):
+        self.gen_a, self.gen_b = ref.AdaINGen(3, GEN), ref.AdaINGen(3, GEN)
+        self.dis_a, self.dis_b = ref.MsImageDis(3, DIS), ref.MsImageDis(3, DIS)
+        adam = dict(lr=1e-4, betas=(0.5, 0.999), weight_decay=1e-4)
+        self.gen_opt = torch.optim.Adam(list(self.gen_a.parameters()) + list(self.gen_b.parameters()), **adam)
+        self.dis_opt = torch.optim.Adam(list(self.dis_a.parameters()) + list(self.dis_b.parameters()), **adam)
+
+    def dis_update(self, x_a, x_b):
+        self.dis_opt.zero_grad()
+        s_a, s_b = torch.randn(x_a.size(0), 8, 1, 1), torch.randn(x_b.size(0), 8, 1, 1)
+        c_a, _ = encode(self.gen_a, x_a)
+        c_b, _ = encode(self.gen_b, x_b)
+        x_ba, x_ab = self.gen_a.decode(c_b, s_a), self.gen_b.decode(c_a, s_b)
+        loss = HP['gan_w'] * (dis_loss(self.dis_a, x_ba.detach(), x_a) + dis_loss(self.dis_b, x_ab.detach(), x_b))
+        loss.backward()
+        self.dis_opt.step()
+
+    def gen_update(self, x_a, x_b):
+        self.gen_opt.zero_grad()
+        s_a, s_b = torch.randn(x_a.size(0), 8, 1, 1), torch.randn(x_b.size(0), 8, 1, 1)
+        c_a, s_a_prime = encode(self.gen_a, x_a)
+        c_b, s_b_prime = encode(self.gen_b, x_b)
+        x_a_recon, x_b_recon = self.gen_a.decode(c_a, s_a_prime), self.gen_b.decode(c_b, s_b_prime)
+        x_ba, x_ab = self.gen_a.decode(c_b, s_a), self.gen_b.decode(c_a, s_b)
+        c_b_recon, s_a_recon = encode(self.gen_a, x_ba)
+        c_a_recon, s_b_recon = encode(self.gen_b, x_ab)
+        l1 = lambda a, b: torch.mean(torch.abs(a - b))  # noqa: E731
+        loss = (HP['gan_w'] * (gen_adv(self.dis_a, x_ba) + gen_adv(self.dis_b, x_ab))
+                + HP['recon_x_w'] * (l1(x_a_recon, x_a) + l1(x_b_recon, x_b))
+                + HP['recon_s_w'] * (l1(s_a_recon, s_a) + l1(s_b_recon, s_b))
+                + HP['recon_c_w'] * (l1(c_a_recon, c_a) + l1(c_b_recon, c_b)))
+        loss.backward()
+        self.gen_opt.step()
+
+
+def median_time(iters, fn):
+    fn()
+    fn()  # two warm-ups, as the reference timing in munit-reference.md
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument('--train', default='64,128')
+    p.add_argument('--translate', default='128,256')
+    p.add_argument('--iters', type=int, default=3)
+    p.add_argument('--threads', type=int, default=os.cpu_count())
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    t = Trainer()
+    out = {'threads': a.threads, 'torch': torch.__version__}
+    for size in [int(s) for s in a.train.split(',') if s]:
+        x_a, x_b = torch.rand(1, 3, size, size) * 2 - 1, torch.rand(1, 3, size, size) * 2 - 1
+        out[f'train_{size}'] = round(median_time(a.iters, lambda: (t.dis_update(x_a, x_b), t.gen_update(x_a, x_b))), 3)
+    for size in [int(s) for s in a.translate.split(',') if s]:
+        x = torch.rand(1, 3, size, size) * 2 - 1
+
+        def translate():
+            with torch.no_grad():
+                t.gen_b.decode(t.gen_a.enc_content(x), torch.randn(1, 8, 1, 1))
+        out[f'translate_{size}'] = round(median_time(a.iters, translate), 3)
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main()
