@@ -16,6 +16,7 @@ export function createClient(extensionUri: vscode.Uri, output: vscode.LogOutputC
   const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (settings.backend !== 'auto') env.MUNIT_BACKEND = settings.backend;
+  if (settings.engine !== 'auto') env.MUNIT_ENGINE = settings.engine;
   const serverOptions: ServerOptions = {
     module,
     transport: TransportKind.ipc,

@@ -2,21 +2,24 @@
 import * as vscode from 'vscode';
 
 export type Backend = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type Engine = 'auto' | 'onnx' | 'tfjs';
 
 export interface MunitSettings {
   backend: Backend;
+  engine: Engine;
   maxHeapMB: number;
   outputFolder: string;
   hoverStyles: number;
 }
 
 /** Settings the server reads once at start-up (its environment and heap): changing one needs a restart. */
-export const RESTART_SETTINGS = ['munit.backend', 'munit.server.maxHeapMB'] as const;
+export const RESTART_SETTINGS = ['munit.engine', 'munit.backend', 'munit.server.maxHeapMB'] as const;
 
 export function readSettings(): MunitSettings {
   const config = vscode.workspace.getConfiguration('munit');
   return {
     backend: config.get<Backend>('backend', 'auto'),
+    engine: config.get<Engine>('engine', 'auto'),
     maxHeapMB: config.get<number>('server.maxHeapMB', 4096),
     outputFolder: config.get<string>('outputFolder', 'outputs'),
     hoverStyles: config.get<number>('hover.styles', 3),

@@ -40,6 +40,7 @@ function render(item: vscode.StatusBarItem, munit: MunitContext): void {
   if (!job) {
     item.text = '$(circuit-board) MUNIT';
     tooltip.appendMarkdown(`MUNIT server ${munit.serverInfo?.version ?? ''} on **${munit.serverInfo?.backend ?? 'unknown backend'}**. No training job.`);
+    if (munit.serverInfo?.engine) tooltip.appendMarkdown(`\n\nTraining engine: ${munit.serverInfo.engine}.`);
     tooltip.appendMarkdown('\n\n[Open Loss Curves](command:munit.openLossCurves) · [Show Logs](command:munit.showLogs)');
     item.command = 'munit.startTraining';
     item.tooltip = tooltip;

@@ -35,7 +35,7 @@ export type EngineReply =
 
 /** What the worker reports on its own. */
 export type EngineEvent =
-  | { event: 'ready'; backend: string }
+  | { event: 'ready'; backend: string; engine: string }
   | { event: 'metrics'; params: P.MetricsParams }
   | { event: 'samples'; params: P.SamplesParams }
   | { event: 'jobState'; params: P.JobStatus }

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort } from 'node:worker_threads';
 import { describeBackend, initBackend } from '../munit-core/backend.js';
+import { chooseEngine } from '../munit-core/onnx/engine-choice.js';
 import { ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
 import { getKeySpec } from '../munit-core/config/schema.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
@@ -159,7 +160,7 @@ port.on('message', (request: EngineRequest) => {
 });
 
 initBackend().then(
-  (info) => post({ event: 'ready', backend: describeBackend(info) }),
+  (info) => post({ event: 'ready', backend: describeBackend(info), engine: chooseEngine({ vggLoss: false }).description }),
   (err: Error) => {
     log('error', `no tfjs backend could start: ${err.message}`);
     process.exit(1);

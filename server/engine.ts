@@ -26,7 +26,7 @@ function createWorker(): Worker {
 
 export class Engine {
   private worker!: Worker;
-  private ready!: Promise<string>;
+  private ready!: Promise<{ backend: string; engine: string }>;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private closing = false;
@@ -38,8 +38,8 @@ export class Engine {
     this.start();
   }
 
-  /** The backend's description once the worker has it, e.g. 'wasm (SIMD, 2 threads)'. */
-  backend(): Promise<string> {
+  /** The tfjs backend and the training engine, described, once the worker has them. */
+  backend(): Promise<{ backend: string; engine: string }> {
     return this.ready;
   }
 
@@ -62,7 +62,7 @@ export class Engine {
     this.worker = createWorker();
     this.worker.stdout.on('data', (d: Buffer) => this.listener({ event: 'log', level: 'info', message: d.toString().trimEnd() }));
     let lastError = '';
-    this.ready = new Promise<string>((resolve, reject) => {
+    this.ready = new Promise<{ backend: string; engine: string }>((resolve, reject) => {
       this.worker.on('message', (message: EngineMessage) => {
         if ('id' in message) {
           const p = this.pending.get(message.id);
@@ -70,7 +70,7 @@ export class Engine {
           if ('error' in message) p?.reject(new Error(message.error.message));
           else p?.resolve(message.result);
         } else if (message.event === 'ready') {
-          resolve(message.backend);
+          resolve({ backend: message.backend, engine: message.engine });
         } else {
           if (message.event === 'log' && message.level === 'error') lastError = message.message;
           this.listener(message);

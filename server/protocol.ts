@@ -11,8 +11,10 @@ export type { ActivationTiles, ChannelStats, GraphEdge, GraphGroup, GraphNode, N
 
 /** Returned in `initialize`'s result next to serverInfo. */
 export interface MunitServerInfo {
-  /** e.g. 'wasm (2 threads)' or 'webgpu (NVIDIA, ...)'. */
+  /** tfjs' backend, e.g. 'wasm (2 threads)' or 'webgpu (NVIDIA, ...)'. */
   backend: string;
+  /** What runs the training iterations and why others were passed over, e.g. 'onnxruntime cpu, ... (skipped cuda: ...)'. */
+  engine: string;
   version: string;
 }
 

@@ -165,7 +165,7 @@ export function startServer(connection: Connection): void {
     const options = params.initializationOptions as P.InitializationOptions | undefined;
     clientCommands = options?.clientCommands === true;
     setOutputFolder(options?.outputFolder, 'initializationOptions');
-    const backend = await engine.backend();
+    const { backend, engine: trainingEngine } = await engine.backend();
     return {
       capabilities: {
         textDocumentSync: TextDocumentSyncKind.Incremental,
@@ -178,7 +178,7 @@ export function startServer(connection: Connection): void {
         workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
       },
       serverInfo: { name: 'munit-server', version },
-      munit: { backend, version },
+      munit: { backend, engine: trainingEngine, version },
     };
   });
 

@@ -4,7 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MunitTrainer } from '../trainer.js';
 import type { ImageShapes } from './compiled-step.js';
-import { ONNX_PROVIDERS, OnnxProvider } from './session.js';
+
+/** onnxruntime's execution providers, fastest first: CUDA (an optional install), WebGPU (bundled), the CPU. */
+export type OnnxProvider = 'cuda' | 'webgpu' | 'cpu';
+export const ONNX_PROVIDERS: readonly OnnxProvider[] = ['cuda', 'webgpu', 'cpu'];
 
 export type EngineName = 'onnx' | 'tfjs';
 export const ENGINE_NAMES: readonly EngineName[] = ['onnx', 'tfjs'];
@@ -65,10 +68,19 @@ export function chooseEngine(options: { vggLoss: boolean; prefer?: EngineName } 
   return { engine: 'onnx', provider, description: `onnxruntime ${provider}, one compiled graph per update${why}` };
 }
 
-/** Puts the trainer's iterations on the chosen engine; returns a description for the log. */
+/**
+ * Puts the trainer's iterations on the chosen engine; returns a description for the log. onnxruntime-node (a native
+ * module) is loaded only here, so a platform it does not support still trains on tfjs.
+ */
 export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, choice: EngineChoice): Promise<string> {
   if (choice.engine === 'tfjs') return choice.description;
-  const { CompiledStep } = await import('./compiled-step.js');
+  let CompiledStep: typeof import('./compiled-step.js').CompiledStep;
+  try {
+    ({ CompiledStep } = require('./compiled-step.js') as typeof import('./compiled-step.js'));
+  } catch (err) {
+    if (process.env[ENGINE_ENV] === 'onnx') throw new Error(`${ENGINE_ENV}=onnx, but onnxruntime-node does not load: ${(err as Error).message.split('\n')[0]}`);
+    return `tfjs (onnxruntime-node does not load: ${(err as Error).message.split('\n')[0]})`;
+  }
   const started = performance.now();
   const step = await CompiledStep.create(trainer, shapes, { provider: choice.provider! });
   await trainer.useEngine(step);

@@ -2,9 +2,7 @@
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 
-/** onnxruntime's execution providers, fastest first: CUDA (an optional install), WebGPU (bundled), the CPU. */
-export type OnnxProvider = 'cuda' | 'webgpu' | 'cpu';
-export const ONNX_PROVIDERS: readonly OnnxProvider[] = ['cuda', 'webgpu', 'cpu'];
+import type { OnnxProvider } from './engine-choice.js';
 
 export interface SessionOptions {
   provider: OnnxProvider;

@@ -219,8 +219,8 @@ describe('the compiled engine', () => {
       if (i === 0) await compareGradients(compiled, eager);
     }
     await compiled.settle();
-    // Adam's first steps are about lr * sign(g), so compare updates only where the gradient is not float noise, and
-    // allow a few elements whose gradient is near zero to step differently (never by more than the two steps).
+    // Adam's first steps are about lr * sign(g): each update is within 1e-3 of its tensor's largest update, except
+    // a few elements whose gradient is close to zero (they may step the other way, never by more than two steps).
     const lr = settings.lr;
     let differing = 0;
     let total = 0;
@@ -228,15 +228,17 @@ describe('the compiled engine', () => {
       copt.variables.forEach((v, k) => {
         if (noiseOnly.has(eopt.variables[k])) return;
         const [c, e, w0] = [v.dataSync(), eopt.variables[k].dataSync(), before.get(v)!];
+        let largest = 0;
+        for (let j = 0; j < e.length; j++) largest = Math.max(largest, Math.abs(e[j] - w0[j]));
         for (let j = 0; j < c.length; j++) {
           const d = Math.abs(c[j] - e[j]);
           assert.ok(d <= 4.5 * lr, `weight ${k}[${j}] differs by ${d}, more than the two updates`);
-          if (d > 1e-3 * Math.abs(e[j] - w0[j]) + 1e-9) differing++;
+          if (d > 1e-3 * largest) differing++;
         }
         total += c.length;
       });
     }
-    assert.ok(differing / total < 2e-3, `${differing} of ${total} updated weights differ by more than 1e-3 of their update`);
+    assert.ok(differing / total < 5e-3, `${differing} of ${total} updated weights differ by more than 1e-3 of the largest update`);
     assert.equal(compiled.iteration, 2);
     assert.equal(compiled.genOpt.step, 2);
     tf.dispose(batches.flat());

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, MessageConnection, NotificationType, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
 import { InitializeRequest, InitializeResult } from 'vscode-languageserver-protocol';
+import type { MunitServerInfo } from '../../server/protocol.js';
 
 const ROOT = path.resolve(__dirname, '../..');
 /** tsx's loader by path: `--import tsx` would be looked up from the workspace folder the server runs in. */
@@ -12,7 +13,7 @@ const TSX = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).h
 export interface ServerSession {
   connection: MessageConnection;
   process: ChildProcess;
-  initializeResult: InitializeResult & { munit?: { backend: string; version: string } };
+  initializeResult: InitializeResult & { munit?: MunitServerInfo };
   /** Every notification received so far, by method. */
   received: Map<string, unknown[]>;
   /** Resolves with the first notification of `type` (counting ones already received) that `accept` takes. */
