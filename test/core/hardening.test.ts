@@ -25,16 +25,14 @@ import { describeModel } from '../../munit-core/model-summary.js';
 import { decodeSafetensors, encodeSafetensors, readSafetensors } from '../../munit-core/safetensors.js';
 import { MunitTrainer } from '../../munit-core/trainer.js';
 import { runTraining } from '../../munit-core/training-run.js';
-import { tinyDemoConfig, tinySettings, useBackend } from './helpers.js';
+import { tinyDemoConfig, tinySettings, useBackend, writeTinyConfig } from './helpers.js';
 
 const SIZE = 16;
 let root: string;
 let dataRoot: string;
 
 function writeConfig(name: string, overrides: Record<string, string | number>): string {
-  const file = path.join(root, `${name}.yaml`);
-  fs.writeFileSync(file, tinyDemoConfig(dataRoot, SIZE, overrides));
-  return file;
+  return writeTinyConfig(root, dataRoot, SIZE, name, overrides);
 }
 
 /** A write function that writes at most `chunk` bytes per call, and fails with ENOSPC once `limit` bytes are down. */

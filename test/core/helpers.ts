@@ -1,4 +1,6 @@
 // Shared set-up for the core tests: one backend per test file (node's runner gives each file its own process).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../munit-core/backend.js';
 import type { TrainerSettings } from '../../munit-core/trainer.js';
@@ -24,6 +26,28 @@ export function tinySettings(overrides: Partial<TrainerSettings> = {}): TrainerS
     display_size: 2,
     ...overrides,
   };
+}
+
+/**
+ * Max |a-b| relative to the largest |b| (so tolerances do not depend on each tensor's scale), with a floor for
+ * tensors that are zero in exact arithmetic (e.g. the gradient of a conv bias followed by instance norm).
+ */
+export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
+  assertSameLength(actual, expected);
+  let diff = 0;
+  let scale = floor;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+/** Writes `<dir>/<name>.yaml`: the tiny demo config on `dataRoot` with `overrides`. */
+export function writeTinyConfig(dir: string, dataRoot: string, size: number, name: string, overrides: Record<string, string | number> = {}): string {
+  const file = path.join(dir, `${name}.yaml`);
+  fs.writeFileSync(file, tinyDemoConfig(dataRoot, size, overrides));
+  return file;
 }
 
 /** Max |a - b| over all elements. */

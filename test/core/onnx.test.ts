@@ -20,7 +20,7 @@ import { runTraining } from '../../munit-core/training-run.js';
 import { generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { checkpointFile } from '../../munit-core/checkpoint.js';
 import { readSafetensors } from '../../munit-core/safetensors.js';
-import { randomImage, seeded, tinyDemoConfig, tinySettings, useBackend } from './helpers.js';
+import { randomImage, relErr, seeded, tinySettings, useBackend, writeTinyConfig } from './helpers.js';
 
 /** Every weight of the generator and discriminator checkpoints of one iteration, by name. */
 function loadCheckpointTensors(dir: string, iteration: number): Map<string, Float32Array> {
@@ -32,18 +32,6 @@ function loadCheckpointTensors(dir: string, iteration: number): Map<string, Floa
 }
 
 const CPU = { provider: 'cpu' as const, threads: 2 };
-
-/** max |a - b| / max |b|, with a floor for tensors that are zero in exact arithmetic. */
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
-  assert.equal(actual.length, expected.length);
-  let diff = 0;
-  let scale = floor;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
 
 type Loss = (t: Record<string, tf.Tensor>) => tf.Scalar;
 
@@ -265,11 +253,7 @@ describe('the compiled engine', () => {
   it('a run can change engine at a resume: 3 iterations on onnxruntime then 3 on tfjs match 6 on onnxruntime', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'munit-onnx-'));
     await generateDemoDataset(path.join(root, 'data'), { size: 16, count: 4, testCount: 2, seed: 2 });
-    const write = (name: string, maxIter: number) => {
-      const file = path.join(root, `${name}.yaml`);
-      fs.writeFileSync(file, tinyDemoConfig(path.join(root, 'data'), 16, { max_iter: maxIter, snapshot_save_iter: 3 }));
-      return file;
-    };
+    const write = (name: string, maxIter: number) => writeTinyConfig(root, path.join(root, 'data'), 16, name, { max_iter: maxIter, snapshot_save_iter: 3 });
     await runTraining({ configPath: write('whole', 6), outputPath: root, engine: 'onnx', onWarning: () => {} });
     await runTraining({ configPath: write('split', 3), outputPath: root, engine: 'onnx', onWarning: () => {} });
     await runTraining({ configPath: write('split', 6), outputPath: root, engine: 'tfjs', resume: true, onWarning: () => {} });

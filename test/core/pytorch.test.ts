@@ -10,7 +10,7 @@ import { GenOptions, DisOptions } from '../../munit-core/networks/options.js';
 import { loadStateDict, toStateDict } from '../../munit-core/state-dict.js';
 import { TensorMap } from '../../munit-core/safetensors.js';
 import { referenceShape } from '../../munit-core/layers/params.js';
-import { useBackend } from './helpers.js';
+import { relErr, useBackend } from './helpers.js';
 
 interface Case {
   name: string;
@@ -39,21 +39,6 @@ function stateDict(c: Case, prefix: string): TensorMap {
     if (name.startsWith(prefix)) map.set(name.slice(prefix.length), { dtype: 'F32', shape: t.shape, data: Float32Array.from(t.data) });
   }
   return map;
-}
-
-/**
- * Max |a-b| relative to the largest |b| (so tolerances do not depend on each tensor's scale), with a floor for
- * tensors that are zero in exact arithmetic (e.g. the gradient of a conv bias followed by instance norm).
- */
-function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-6): number {
-  assert.equal(actual.length, expected.length);
-  let diff = 0;
-  let scale = floor;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
 }
 
 describe('networks agree with PyTorch', () => {

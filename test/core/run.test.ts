@@ -13,16 +13,14 @@ import { runTraining } from '../../munit-core/training-run.js';
 import { translateFiles } from '../../munit-core/translate-files.js';
 import { loadConfig } from '../../munit-core/config/config.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
-import { tinyDemoConfig, useBackend } from './helpers.js';
+import { useBackend, writeTinyConfig } from './helpers.js';
 
 const SIZE = 16;
 let root: string;
 let dataRoot: string;
 
 function writeConfig(name: string, overrides: Record<string, string | number>): string {
-  const file = path.join(root, `${name}.yaml`);
-  fs.writeFileSync(file, tinyDemoConfig(dataRoot, SIZE, overrides));
-  return file;
+  return writeTinyConfig(root, dataRoot, SIZE, name, overrides);
 }
 
 function genWeights(runDir: string, iteration: number): Map<string, Float32Array> {

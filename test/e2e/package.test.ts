@@ -18,15 +18,15 @@ function filesUnder(dir: string, prefix = ''): string[] {
   );
 }
 
-test('the VSIX holds the bundles and sharp, installs into code-server, and its server starts', { timeout: 180_000 }, async () => {
+test('the VSIX holds the bundles, sharp and onnxruntime, installs into code-server, and its server starts', { timeout: 180_000 }, async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'munit-vsix-'));
   try {
     const vsix = path.join(tmp, 'munit-studio.vsix');
     execFileSync('npm', ['run', 'package', '--', '--out', vsix], { cwd: REPO, stdio: 'pipe' });
     const megabytes = fs.statSync(vsix).size / 2 ** 20;
     console.log(`VSIX: ${megabytes.toFixed(2)} MB`);
-    // About 10 MB: the bundles, the wasm binaries and sharp with libvips for this platform.
-    assert.ok(megabytes < 20, `the VSIX is ${megabytes.toFixed(1)} MB`);
+    // About 28 MB: the bundles, the wasm binaries, sharp with libvips and onnxruntime (CPU and WebGPU) for this platform.
+    assert.ok(megabytes < 40, `the VSIX is ${megabytes.toFixed(1)} MB`);
 
     const extensions = path.join(tmp, 'extensions');
     execFileSync(process.execPath, [CODE_SERVER, '--install-extension', vsix, '--extensions-dir', extensions, '--user-data-dir', path.join(tmp, 'user')], {
@@ -41,12 +41,18 @@ test('the VSIX holds the bundles and sharp, installs into code-server, and its s
     assert.ok(shipped.includes('package.json') && shipped.some((f) => f.toLowerCase() === 'readme.md'), shipped.join(', '));
     assert.deepEqual(shipped.filter((f) => !f.startsWith('dist/') && !['package.json', 'readme.md', 'changelog.md'].includes(f.toLowerCase())), []);
 
+    // The compiled engine's native runtime loads from the extension folder, outside the repository.
+    const ort = path.join(extensions, installed, 'dist', 'node_modules', 'onnxruntime-node');
+    const backends = execFileSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(ort)}).listSupportedBackends()))`], { cwd: tmp, encoding: 'utf8' });
+    assert.ok((JSON.parse(backends) as { name: string }[]).some((b) => b.name === 'cpu'), backends);
+
     // The installed server runs from the extension folder alone (it is outside the repository, so only
     // dist/node_modules can provide sharp): initialize, then a request that decodes an image.
     const workspace = fs.mkdtempSync(path.join(tmp, 'ws-'));
     const server = await startServer(workspace, {}, path.join(extensions, installed, 'dist/server.js'));
     try {
       assert.match(server.initializeResult.munit!.backend, /^wasm/);
+      assert.match(server.initializeResult.munit!.engine, /^onnxruntime cpu/);
       const demo = await server.connection.sendRequest('munit/createDemoProject', { folder: path.join(workspace, 'demo') });
       assert.ok((demo as { trainImages: number }).trainImages > 0);
     } finally {
