@@ -27,7 +27,7 @@ export function parseEngineName(value: string, source: string): EngineName {
   return value as EngineName;
 }
 
-/** The CUDA provider is an optional download (README, "GPUs"): present when its library sits beside the runtime. */
+/** The CUDA provider is an optional download (README, "Engines"): present when its library sits beside the runtime. */
 function cudaProviderInstalled(): boolean {
   try {
     const bin = path.join(path.dirname(require.resolve('onnxruntime-node/package.json')), 'bin', 'napi-v6', process.platform, process.arch);
