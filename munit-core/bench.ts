@@ -82,7 +82,7 @@ async function benchTranslate(settings: TrainerSettings, size: number, iters: nu
       return { y };
     }, { provider: engine.provider! });
     extras[`translate_${size}_build_s`] = Number(((performance.now() - started) / 1000).toFixed(2));
-    extras[`translate_${size}_graph_nodes`] = graph.compiled.graph.nodeCount;
+    extras[`translate_${size}_graph_nodes`] = graph.graph.nodeCount;
     const weights: Record<string, Float32Array> = {};
     for (const [prefix, gen] of [['gen_a.', trainer.genA], ['gen_b.', trainer.genB]] as const) {
       for (const e of gen.params.entries.values()) if (e.trainable) weights[prefix + e.name] = paramFeed(e);

@@ -290,7 +290,7 @@ export function genLossRecord(present: readonly GenLossName[], values: readonly 
  * Reads several scalars with one device read. A NaN or infinite loss is an error naming the term and the iteration,
  * raised before the optimiser step so the weights stay as they were.
  */
-export async function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): Promise<number[]> {
+async function readScalars(scalars: tf.Scalar[], step: string, names: readonly string[], iteration: number, onError: () => void): Promise<number[]> {
   const stacked = tf.stack(scalars);
   const values = Array.from(await stacked.data());
   stacked.dispose();

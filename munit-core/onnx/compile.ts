@@ -1,6 +1,6 @@
 // Compiles a function written with tfjs ops into an ONNX graph: named inputs in, named outputs out.
 import * as tf from '@tensorflow/tfjs-core';
-import type { GraphPort, OnnxGraph } from './graph.js';
+import type { OnnxGraph } from './graph.js';
 import type { ParamEntry, ParamStore } from '../layers/params.js';
 import { inversePerm, permute } from './layout.js';
 import { createSession, floatTensor, ort, SessionOptions } from './session.js';
@@ -20,12 +20,6 @@ export interface OutputSpec {
   perm?: number[];
 }
 
-export interface CompiledGraph {
-  graph: OnnxGraph;
-  inputs: GraphPort[];
-  outputs: GraphPort[];
-}
-
 /**
  * Traces `fn` on the given inputs. `fn` returns its outputs by name; the graph writes each in the layout asked for
  * in `outputPerms` (default NCHW for rank 4). Nothing is computed and nothing stays allocated.
@@ -34,7 +28,7 @@ export function compile(
   inputs: InputSpec[],
   fn: (inputs: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
   outputPerms: Record<string, number[]> = {},
-): CompiledGraph {
+): OnnxGraph {
   registerTraceKernels();
   const { graph } = traceGraph((b) =>
     tf.tidy(() => {
@@ -43,7 +37,7 @@ export function compile(
       for (const [name, t] of Object.entries(outputs)) b.output(name, t, outputPerms[name] ?? defaultPerm(t.rank));
     }),
   );
-  return { graph, inputs: graph.inputs, outputs: graph.outputs };
+  return graph;
 }
 
 /** Where a weight lives in the graph: convolution filters as PyTorch's [out, in, kH, kW], the rest as tfjs has them. */
@@ -81,7 +75,7 @@ export function tensorFeed(t: tf.Tensor, perm: readonly number[]): Float32Array 
  */
 export class CompiledFunction {
   private constructor(
-    readonly compiled: CompiledGraph,
+    readonly graph: OnnxGraph,
     private readonly session: ort.InferenceSession,
     private readonly shapes: Map<string, number[]>,
   ) {}
@@ -97,20 +91,20 @@ export class CompiledFunction {
       for (const [name, t] of Object.entries(outputs)) shapes.set(name, t.shape);
       return outputs;
     });
-    return new CompiledFunction(compiled, await createSession(compiled.graph.toBytes(), options), shapes);
+    return new CompiledFunction(compiled, await createSession(compiled.toBytes(), options), shapes);
   }
 
   /** `feeds` by input name: tfjs tensors, or data already in the graph layout (weights from paramFeed). */
   async run(feeds: Record<string, tf.Tensor | Float32Array>): Promise<Record<string, tf.Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const port of this.compiled.inputs) {
+    for (const port of this.graph.inputs) {
       const value = feeds[port.name];
       if (value === undefined) throw new Error(`compiled function: no value for input '${port.name}'`);
       ortFeeds[port.name] = floatTensor(value instanceof Float32Array ? value : tensorFeed(value, port.perm), port.dims);
     }
     const out = await this.session.run(ortFeeds);
     const result: Record<string, tf.Tensor> = {};
-    for (const port of this.compiled.outputs) {
+    for (const port of this.graph.outputs) {
       const data = permute(out[port.name].data as Float32Array, port.dims, inversePerm(port.perm));
       result[port.name] = tf.tensor(data, this.shapes.get(port.name));
     }

@@ -8,7 +8,8 @@ import type { ParamEntry } from '../layers/params.js';
 import {
   assertFiniteLosses, DIS_LOSS_TERMS, GEN_LOSS_TERMS, genLossRecord, GenTerms, IterationMetrics, LossWeights, MunitTrainer, StepEngine,
 } from '../trainer.js';
-import { bindParams, CompiledGraph, paramFeed, paramPerm, tensorFeed } from './compile.js';
+import { bindParams, paramPerm, tensorFeed } from './compile.js';
+import type { OnnxGraph } from './graph.js';
 import { inversePerm, permute } from './layout.js';
 import { createSession, floatTensor, ort, scalarTensor, SessionOptions } from './session.js';
 import { NCHW, traceGraph, TraceBackend } from './trace-backend.js';
@@ -34,7 +35,7 @@ interface Slot {
 
 interface StepGraph {
   session: ort.InferenceSession;
-  compiled: CompiledGraph;
+  graph: OnnxGraph;
   /** What the graph was built for: a change of these rebuilds it. */
   key: string;
 }
@@ -86,18 +87,15 @@ export class CompiledStep implements StepEngine {
 
   /** Graph nodes per iteration (both graphs), for the benchmark. */
   get nodeCount(): number {
-    return (this.dis?.compiled.graph.nodeCount ?? 0) + (this.gen?.compiled.graph.nodeCount ?? 0);
+    return (this.dis?.graph.nodeCount ?? 0) + (this.gen?.graph.nodeCount ?? 0);
   }
 
   reload(): void {
     this.state.clear();
     for (const s of this.slots) {
-      const dims = paramPerm(s.entry).map((a) => s.entry.variable.shape[a]);
       const perm = paramPerm(s.entry);
-      s.names.forEach((name, i) => {
-        const source = i === 0 ? s.entry : { ...s.entry, variable: i === 1 ? s.expAvg : s.expAvgSq };
-        this.state.set(name, floatTensor(i === 0 ? paramFeed(source) : tensorFeed(source.variable, perm), dims));
-      });
+      const dims = perm.map((a) => s.entry.variable.shape[a]);
+      [s.entry.variable, s.expAvg, s.expAvgSq].forEach((variable, i) => this.state.set(s.names[i], floatTensor(tensorFeed(variable, perm), dims)));
     }
     this.ahead = false;
   }
@@ -173,7 +171,7 @@ export class CompiledStep implements StepEngine {
 
   private async run(graph: StepGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
     const all: Record<string, ort.Tensor> = { ...feeds };
-    for (const port of graph.compiled.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name)!;
+    for (const port of graph.graph.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name)!;
     return graph.session.run(all);
   }
 
@@ -188,10 +186,10 @@ export class CompiledStep implements StepEngine {
     const existing = group === 'gen' ? this.gen : this.dis;
     if (existing?.key === key) return existing;
     const started = performance.now();
-    const compiled = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
-    const session = await createSession(compiled.graph.toBytes(), this.options);
+    const traced = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
+    const session = await createSession(traced.toBytes(), this.options);
     void existing?.session.release();
-    const graph = { session, compiled, key };
+    const graph = { session, graph: traced, key };
     if (group === 'gen') this.gen = graph;
     else this.dis = graph;
     this.buildSeconds += (performance.now() - started) / 1000;
@@ -214,7 +212,7 @@ function imageFeed(x: tf.Tensor4D): ort.Tensor {
  * Traces one update of `group` on a shadow trainer whose every weight and moment is a graph input: the losses and
  * gradients come from the trainer's own disLosses / genLosses, the update from its Adam's tensor-op form.
  */
-function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): CompiledGraph {
+function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): OnnxGraph {
   registerTraceKernels();
   const { graph } = traceGraph((b) => {
     const shadow = new MunitTrainer(real.settings, { initialise: false, perceptual: real.perceptual });
@@ -224,7 +222,7 @@ function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: G
       shadow.dispose();
     }
   });
-  return { graph, inputs: graph.inputs, outputs: graph.outputs };
+  return graph;
 }
 
 function buildStep(b: TraceBackend, shadow: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): void {

@@ -36,6 +36,10 @@ def gen_adv(d, fake):
     return sum(torch.mean((f - 1) ** 2) for f in d(fake))
 
 
+def random_styles(x_a, x_b):
+    return torch.randn(x_a.size(0), GEN['style_dim'], 1, 1), torch.randn(x_b.size(0), GEN['style_dim'], 1, 1)
+
+
 class Trainer:
     def __init__(self):
         self.gen_a, self.gen_b = ref.AdaINGen(3, GEN), ref.AdaINGen(3, GEN)
@@ -46,7 +50,7 @@ class Trainer:
 
     def dis_update(self, x_a, x_b):
         self.dis_opt.zero_grad()
-        s_a, s_b = torch.randn(x_a.size(0), 8, 1, 1), torch.randn(x_b.size(0), 8, 1, 1)
+        s_a, s_b = random_styles(x_a, x_b)
         c_a, _ = encode(self.gen_a, x_a)
         c_b, _ = encode(self.gen_b, x_b)
         x_ba, x_ab = self.gen_a.decode(c_b, s_a), self.gen_b.decode(c_a, s_b)
@@ -56,7 +60,7 @@ class Trainer:
 
     def gen_update(self, x_a, x_b):
         self.gen_opt.zero_grad()
-        s_a, s_b = torch.randn(x_a.size(0), 8, 1, 1), torch.randn(x_b.size(0), 8, 1, 1)
+        s_a, s_b = random_styles(x_a, x_b)
         c_a, s_a_prime = encode(self.gen_a, x_a)
         c_b, s_b_prime = encode(self.gen_b, x_b)
         x_a_recon, x_b_recon = self.gen_a.decode(c_a, s_a_prime), self.gen_b.decode(c_b, s_b_prime)
