@@ -186,12 +186,7 @@ async function tuneRunningJob(munit: MunitContext): Promise<P.UpdateHyperparamet
     void vscode.window.showInformationMessage('No MUNIT training job is running.');
     return undefined;
   }
-  const settings = await munit.request(P.GetHyperparameters.type, { jobId: job.jobId }).catch(() => undefined);
-  const panelItem = { label: '$(settings) Open the Tuning panel', description: 'sliders, style previews', key: undefined };
-  const picked = await vscode.window.showQuickPick(
-    [panelItem, ...P.TUNABLE_KEYS.map((key) => ({ label: key, description: settings ? String(settings[key]) : undefined, key }))],
-    { placeHolder: `Change a setting of ${path.basename(job.runFolder)} from the next iteration` },
-  );
+  const picked = await pickTunable(munit, job);
   if (!picked) return undefined;
   if (!picked.key) {
     munit.panels.tuning.show({ configPath: job.configPath });
@@ -201,10 +196,49 @@ async function tuneRunningJob(munit: MunitContext): Promise<P.UpdateHyperparamet
   const text = await vscode.window.showInputBox({
     prompt: `New value of ${key} (applied from the next iteration and recorded in metrics.jsonl)`,
     value: picked.description,
+    // A new sample grid or loss point must not throw away what the user is typing.
+    ignoreFocusOut: true,
     validateInput: (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? undefined : 'Enter a number'),
   });
   if (text === undefined) return undefined;
   const result = await munit.request(P.UpdateHyperparameters.type, { jobId: job.jobId, changes: { [key]: Number(text) } });
   void vscode.window.showInformationMessage(`${key} = ${result.settings[key]} from iteration ${result.fromIteration}.`);
   return result;
+}
+
+type TunableItem = vscode.QuickPickItem & { key: (typeof P.TUNABLE_KEYS)[number] | undefined };
+
+/** The pick opens at once; the current values fill in when the server answers (it may be mid-iteration). */
+function pickTunable(munit: MunitContext, job: P.JobStatus): Promise<TunableItem | undefined> {
+  const panelItem: TunableItem = { label: '$(settings) Open the Tuning panel', description: 'sliders, style previews', key: undefined };
+  const items = (settings?: P.TunableSettings): TunableItem[] => [
+    panelItem,
+    ...P.TUNABLE_KEYS.map((key) => ({ label: key, description: settings ? String(settings[key]) : undefined, key })),
+  ];
+  const pick = vscode.window.createQuickPick<TunableItem>();
+  pick.placeholder = `Change a setting of ${path.basename(job.runFolder)} from the next iteration`;
+  pick.ignoreFocusOut = true;
+  pick.items = items();
+  pick.busy = true;
+  void munit.request(P.GetHyperparameters.type, { jobId: job.jobId }).then(
+    (settings) => {
+      const active = pick.activeItems[0]?.key;
+      pick.items = items(settings);
+      const again = pick.items.find((item) => item.key !== undefined && item.key === active);
+      if (again) pick.activeItems = [again];
+    },
+    () => undefined,
+  ).finally(() => (pick.busy = false));
+  return new Promise((resolve) => {
+    let chosen: TunableItem | undefined;
+    pick.onDidAccept(() => {
+      chosen = pick.selectedItems[0];
+      pick.hide();
+    });
+    pick.onDidHide(() => {
+      pick.dispose();
+      resolve(chosen);
+    });
+    pick.show();
+  });
 }

@@ -85,6 +85,8 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
 
   test('Tune Running Job changes a loss weight, applied live and recorded in metrics.jsonl', async () => {
     await runCommand(wb.page, 'MUNIT: Tune Running Job', /^recon_x_w/);
+    // The value box replaces the pick in the same widget: wait for its prompt, not just for an input.
+    await wb.page.locator('.quick-input-widget', { hasText: 'New value of recon_x_w' }).waitFor({ state: 'visible', timeout: 30_000 });
     const input = wb.page.locator('.quick-input-widget input');
     await input.fill('5');
     await input.press('Enter');
