@@ -5,16 +5,14 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
-import { bindParams, CompiledFunction, paramFeed } from './onnx/compile.js';
 import { CompiledStep } from './onnx/compiled-step.js';
 import { chooseEngine, EngineChoice, EngineName, parseEngineName } from './onnx/engine-choice.js';
 import { onnxThreadCount } from './onnx/session.js';
-import { traceBackend } from './onnx/trace-backend.js';
-import { AdaINGen } from './networks/generator.js';
+import { CompiledTranslator } from './onnx/compiled-translator.js';
 import { describeBackend, initBackend } from './backend.js';
 import { Rng } from './random.js';
 import { MunitTrainer, TrainerSettings } from './trainer.js';
-import { translateRandom } from './translate.js';
+import { eagerTranslator } from './translate.js';
 import { defaultConfig } from './config/config.js';
 
 interface BenchOptions {
@@ -69,37 +67,22 @@ async function benchTranslate(settings: TrainerSettings, size: number, iters: nu
   const trainer = new MunitTrainer(settings, { seed: 1 });
   const x = tf.randomUniform([1, size, size, 3], -1, 1) as tf.Tensor4D;
   const rng = new Rng(2);
-  let seconds: number;
-  if (engine.engine === 'onnx') {
-    // encode with gen_a, decode with gen_b and a random style: one graph, the weights fed once.
+  // Encode with gen_a, decode with gen_b and one random style: the path of `munit translate` and the hovers.
+  const translator = engine.engine === 'onnx' ? new CompiledTranslator({ provider: engine.provider! }) : eagerTranslator;
+  const once = async () => {
+    const s = rng.normal([1, settings.gen.style_dim]) as tf.Tensor2D;
+    const y = await translator.translate(trainer.genA, trainer.genB, x, s);
+    await y.data();
+    tf.dispose([s, y]);
+  };
+  if (translator instanceof CompiledTranslator) {
     const started = performance.now();
-    const styleShape = [1, settings.gen.style_dim];
-    const graph = await CompiledFunction.create([{ name: 'x', shape: x.shape }, { name: 's', shape: styleShape }], (inp) => {
-      const [ga, gb] = [new AdaINGen(settings.input_dim_a, settings.gen), new AdaINGen(settings.input_dim_b, settings.gen)];
-      bindParams(traceBackend(), ga.params, 'gen_a.');
-      bindParams(traceBackend(), gb.params, 'gen_b.');
-      const y = gb.decode(ga.encodeContent(inp.x as tf.Tensor4D), inp.s as tf.Tensor2D);
-      return { y };
-    }, { provider: engine.provider! });
+    await once();
     extras[`translate_${size}_build_s`] = Number(((performance.now() - started) / 1000).toFixed(2));
-    extras[`translate_${size}_graph_nodes`] = graph.graph.nodeCount;
-    const weights: Record<string, Float32Array> = {};
-    for (const [prefix, gen] of [['gen_a.', trainer.genA], ['gen_b.', trainer.genB]] as const) {
-      for (const e of gen.params.entries.values()) if (e.trainable) weights[prefix + e.name] = paramFeed(e);
-    }
-    seconds = await timeIt(iters, async () => {
-      const s = rng.normal(styleShape) as tf.Tensor2D;
-      const { y } = await graph.run({ ...weights, x, s });
-      tf.dispose([s, y]);
-    });
-    graph.dispose();
-  } else {
-    seconds = await timeIt(iters, async () => {
-      const y = translateRandom(trainer.genA, trainer.genB, x, 1, rng);
-      await y.data();
-      y.dispose();
-    });
+    extras[`translate_${size}_graph_nodes`] = await translator.nodeCount();
   }
+  const seconds = await timeIt(iters, once);
+  translator.dispose();
   x.dispose();
   trainer.dispose();
   return seconds;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import cliProgress from 'cli-progress';
 import { BackendChoice, describeBackend, initBackend, parseBackendChoice } from './backend.js';
-import { chooseEngine } from './onnx/engine-choice.js';
+import { chooseEngine, startTranslator } from './onnx/engine-choice.js';
 import { ConfigError, defaultConfig, formatDiagnostic, loadConfig, MunitConfig } from './config/config.js';
 import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
 import { architectureGraph, architectureText } from './inspect/architecture.js';
@@ -210,6 +210,8 @@ export function main(argv: string[]): void {
       try {
         const config = loadConfig(opts.config, { onWarning: printWarning });
         await initBackend();
+        const translator = startTranslator(chooseEngine());
+        console.log(`engine: ${translator.engine}`);
         const written = await translateFiles({
           config,
           checkpoint: opts.checkpoint,
@@ -220,9 +222,11 @@ export function main(argv: string[]): void {
           styleImage: opts.style,
           synchronized: opts.synchronized,
           outputFolder: opts.outputFolder,
+          translator,
           onProgress: translateProgress(),
           onWarning: printWarning,
         });
+        translator.dispose();
         console.log(`wrote ${written.length} images to ${opts.outputFolder}`);
       } catch (err) {
         fail(err);

@@ -10,7 +10,8 @@ import { AdaINGen } from './networks/generator.js';
 import { Rng } from './random.js';
 import { encodePng } from './samples.js';
 import { loadTorchGenerators } from './torch/import-run.js';
-import { translateWithStyles } from './translate.js';
+import { chooseEngine, startTranslator } from './onnx/engine-choice.js';
+import type { Translator } from './translate.js';
 
 export interface TranslateFilesOptions {
   config: MunitConfig;
@@ -26,6 +27,8 @@ export interface TranslateFilesOptions {
   /** The same style codes for every input (otherwise each input draws its own). */
   synchronized: boolean;
   outputFolder: string;
+  /** The engine that runs the generators; default: the chosen engine's (onnx/engine-choice.ts), for this call. */
+  translator?: Translator;
   onProgress?: (done: number, total: number) => void;
   /** Told about entries of an input folder that are left out (symbolic link loops, unreachable links). */
   onWarning?: (message: string) => void;
@@ -68,6 +71,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
   const genFile = findGeneratorFile(o.checkpoint);
   const gens = { a: new AdaINGen(o.config.input_dim_a, o.config.gen), b: new AdaINGen(o.config.input_dim_b, o.config.gen) };
   const written: string[] = [];
+  const translator = o.translator ?? startTranslator(chooseEngine());
   let styles: tf.Tensor2D | undefined;
   try {
     // A reference gen_*.pt (PyTorch) works as well as our safetensors.
@@ -77,8 +81,11 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
     const rng = new Rng(o.seed);
     if (o.styleImage) {
       const example = await loadTestImage(o.styleImage, targetDim, o.config.new_size);
-      styles = tf.tidy(() => target.encode(example).style);
-      example.dispose();
+      try {
+        styles = await translator.encodeStyle(target, example);
+      } finally {
+        example.dispose();
+      }
     } else if (o.synchronized) {
       styles = rng.normal([o.numStyles, target.styleDim]) as tf.Tensor2D;
     }
@@ -86,7 +93,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
     for (const [i, file] of files.entries()) {
       const x = await loadTestImage(file, sourceDim, o.config.new_size);
       const own = styles ?? (rng.normal([o.numStyles, target.styleDim]) as tf.Tensor2D);
-      const out = translateWithStyles(source, target, x, own);
+      const out = await translator.translate(source, target, x, own);
       const stem = path.basename(file).replace(/\.[^.]+$/, '');
       const outputs = tf.unstack(out) as tf.Tensor3D[];
       const input = tf.squeeze(x, [0]) as tf.Tensor3D;
@@ -107,6 +114,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
     }
   } finally {
     styles?.dispose();
+    if (translator !== o.translator) translator.dispose();
     gens.a.dispose();
     gens.b.dispose();
   }

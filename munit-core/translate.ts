@@ -28,5 +28,26 @@ export function translateRandom(source: AdaINGen, target: AdaINGen, x: tf.Tensor
 
 /** Example-guided translation: the style is the target encoder's style code of `example` (one image, [1, H, W, C]). */
 export function translateLike(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, example: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => translateWithStyles(source, target, x, target.encode(example).style));
+  return tf.tidy(() => translateWithStyles(source, target, x, target.encodeStyle(example)));
 }
+
+/**
+ * What runs a translation: the functions above, eagerly on tfjs or compiled into graphs on onnxruntime
+ * (onnx/compiled-translator.ts). The caller owns the tensors returned; the generators' weights are read at each call,
+ * so a live training job's newest weights are used.
+ */
+export interface Translator {
+  /** One line for logs and answers, e.g. "onnxruntime cpu". */
+  readonly engine: string;
+  translate(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): Promise<tf.Tensor4D>;
+  /** The style code of each image of `x` under `gen`'s style encoder. */
+  encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D>;
+  dispose(): void;
+}
+
+export const eagerTranslator: Translator = {
+  engine: 'tfjs',
+  translate: async (source, target, x, styles) => translateWithStyles(source, target, x, styles),
+  encodeStyle: async (gen, x) => tf.tidy(() => gen.encodeStyle(x)),
+  dispose: () => undefined,
+};

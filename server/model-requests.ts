@@ -7,7 +7,8 @@ import { architectureGraph } from '../munit-core/inspect/architecture.js';
 import { nodeActivations } from '../munit-core/inspect/activations.js';
 import { Rng } from '../munit-core/random.js';
 import { encodePng, renderGrid } from '../munit-core/samples.js';
-import { translateWithStyles } from '../munit-core/translate.js';
+import { chooseEngine, startTranslator } from '../munit-core/onnx/engine-choice.js';
+import type { Translator } from '../munit-core/translate.js';
 import { loadTestImage } from '../munit-core/translate-files.js';
 import { checkConfigData, workspaceImages } from './confine.js';
 import type { Model } from './model-host.js';
@@ -16,6 +17,12 @@ import type { PathGuard } from './workspace.js';
 
 const PREVIEW_IMAGES = 4;
 const PREVIEW_STYLES = 3;
+
+/** Translations (hovers, the tuning panel, the config preview) run on the engine training would choose. */
+let translator: Translator | undefined;
+function engineTranslator(): Translator {
+  return (translator ??= startTranslator(chooseEngine()));
+}
 
 function domainNets(model: Model, domain: P.Domain) {
   return domain === 'a' ? { gen: model.genA, dis: model.disA, dim: model.config.input_dim_a } : { gen: model.genB, dis: model.disB, dim: model.config.input_dim_b };
@@ -51,14 +58,17 @@ export async function translate(model: Model, params: P.TranslateParams): Promis
       styles = tf.tensor2d(style.values, [1, style.values.length]);
     } else if (style.kind === 'example') {
       const example = await loadTestImage(style.image, target.dim, model.config.new_size);
-      styles = tf.tidy(() => target.gen.encode(example).style);
-      example.dispose();
+      try {
+        styles = await engineTranslator().encodeStyle(target.gen, example);
+      } finally {
+        example.dispose();
+      }
     } else {
       if (!Number.isInteger(style.count) || style.count < 1 || style.count > 64) throw new Error(`style.count must be an integer from 1 to 64, got ${style.count}`);
       styles = new Rng(style.seed ?? Date.now() >>> 0).normal([style.count, target.gen.styleDim]) as tf.Tensor2D;
     }
     tensors.push(styles);
-    const out = translateWithStyles(source.gen, target.gen, x, styles);
+    const out = await engineTranslator().translate(source.gen, target.gen, x, styles);
     tensors.push(out);
     const images = tf.unstack(out) as tf.Tensor3D[];
     const input = tf.squeeze(x, [0]) as tf.Tensor3D;
@@ -154,13 +164,14 @@ async function translationPreview(model: Model, edited: MunitConfig, configDir: 
     const files = firstImages(edited, configDir, direction === 'a2b' ? 'test_a' : 'test_b', guard).slice(0, 1);
     const x = await loadTestImage(files[0], source.dim, edited.new_size);
     const styles = new Rng(0).normal([PREVIEW_STYLES, target.gen.styleDim]) as tf.Tensor2D;
-    const out4 = translateWithStyles(source.gen, target.gen, x, styles);
+    let out4: tf.Tensor4D | undefined;
     try {
+      out4 = await engineTranslator().translate(source.gen, target.gen, x, styles);
       const title = `${direction === 'a2b' ? 'A→B' : 'B→A'} at new_size ${edited.new_size}, ${model.origin.kind} weights (iteration ${model.origin.iteration})`;
       const png = await renderGrid([{ label: 'input', images: x }, { label: `${PREVIEW_STYLES} random styles`, images: out4 }], title);
       out.push({ label: `${direction} ${path.basename(files[0])}`, png: png.toString('base64') });
     } finally {
-      tf.dispose([x, styles, out4]);
+      tf.dispose([x, styles, ...(out4 ? [out4] : [])]);
     }
   }
   return out;

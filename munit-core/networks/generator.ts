@@ -32,6 +32,10 @@ export class AdaINGen {
     return tf.tidy(() => ({ content: this.contentEncoder.apply(x, ctx), style: this.styleEncoder.apply(x, ctx) }));
   }
 
+  encodeStyle(x: tf.Tensor4D, ctx: ForwardContext = {}): tf.Tensor2D {
+    return this.styleEncoder.apply(x, ctx);
+  }
+
   encodeContent(x: tf.Tensor4D, ctx: ForwardContext = {}): tf.Tensor4D {
     return this.contentEncoder.apply(x, ctx);
   }

@@ -22,7 +22,8 @@ export interface OutputSpec {
 
 /**
  * Traces `fn` on the given inputs. `fn` returns its outputs by name; the graph writes each in the layout asked for
- * in `outputPerms` (default NCHW for rank 4). Nothing is computed and nothing stays allocated.
+ * in `outputPerms` (default NCHW for rank 4). Inputs no node reads (the decoder of a translation's source generator)
+ * are left out. Nothing is computed and nothing stays allocated.
  */
 export function compile(
   inputs: InputSpec[],
@@ -37,6 +38,7 @@ export function compile(
       for (const [name, t] of Object.entries(outputs)) b.output(name, t, outputPerms[name] ?? defaultPerm(t.rank));
     }),
   );
+  graph.dropUnusedInputs();
   return graph;
 }
 
@@ -94,11 +96,15 @@ export class CompiledFunction {
     return new CompiledFunction(compiled, await createSession(compiled.toBytes(), options), shapes);
   }
 
-  /** `feeds` by input name: tfjs tensors, or data already in the graph layout (weights from paramFeed). */
-  async run(feeds: Record<string, tf.Tensor | Float32Array>): Promise<Record<string, tf.Tensor>> {
+  /**
+   * `feeds` by input name: tfjs tensors, or data already in the graph layout (weights from paramFeed). A function is
+   * asked only for the inputs the graph reads.
+   */
+  async run(feeds: Record<string, tf.Tensor | Float32Array> | ((name: string) => tf.Tensor | Float32Array | undefined)): Promise<Record<string, tf.Tensor>> {
     const ortFeeds: Record<string, ort.Tensor> = {};
+    const lookup = typeof feeds === 'function' ? feeds : (name: string) => feeds[name];
     for (const port of this.graph.inputs) {
-      const value = feeds[port.name];
+      const value = lookup(port.name);
       if (value === undefined) throw new Error(`compiled function: no value for input '${port.name}'`);
       ortFeeds[port.name] = floatTensor(value instanceof Float32Array ? value : tensorFeed(value, port.perm), port.dims);
     }

@@ -1,8 +1,9 @@
-// Which engine runs the training iterations: the compiled ONNX graphs on onnxruntime, or eager tfjs. Chosen per run,
-// with the reason for every engine passed over, for `munit info`, the training log and the server.
+// Which engine runs the model: the compiled ONNX graphs on onnxruntime, or eager tfjs. Chosen per training run and per
+// process for translation, with the reason for every engine passed over, for `munit info`, the training log and the server.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MunitTrainer } from '../trainer.js';
+import { eagerTranslator, Translator } from '../translate.js';
 import type { ImageShapes } from './compiled-step.js';
 
 /** onnxruntime's execution providers, fastest first: CUDA (an optional install), WebGPU (bundled), the CPU. */
@@ -69,20 +70,33 @@ export function chooseEngine(options: { vggLoss: boolean; prefer?: EngineName } 
 }
 
 /**
- * Puts the trainer's iterations on the chosen engine; returns a description for the log. onnxruntime-node (a native
- * module) is loaded only here, so a platform it does not support still trains on tfjs.
+ * Loads a module that needs onnxruntime-node, a native module, only when onnxruntime is chosen: a platform it does
+ * not support still runs on tfjs. Returns why it did not load (an error when onnxruntime is forced).
  */
+function loadOnnx<T>(load: () => T): T | { notLoaded: string } {
+  try {
+    return load();
+  } catch (err) {
+    const why = `onnxruntime-node does not load: ${(err as Error).message.split('\n')[0]}`;
+    if (process.env[ENGINE_ENV] === 'onnx') throw new Error(`${ENGINE_ENV}=onnx, but ${why}`);
+    return { notLoaded: why };
+  }
+}
+
+/** Puts the trainer's iterations on the chosen engine; returns a description for the log. */
 export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, choice: EngineChoice): Promise<string> {
   if (choice.engine === 'tfjs') return choice.description;
-  let CompiledStep: typeof import('./compiled-step.js').CompiledStep;
-  try {
-    ({ CompiledStep } = require('./compiled-step.js') as typeof import('./compiled-step.js'));
-  } catch (err) {
-    if (process.env[ENGINE_ENV] === 'onnx') throw new Error(`${ENGINE_ENV}=onnx, but onnxruntime-node does not load: ${(err as Error).message.split('\n')[0]}`);
-    return `tfjs (onnxruntime-node does not load: ${(err as Error).message.split('\n')[0]})`;
-  }
+  const loaded = loadOnnx(() => require('./compiled-step.js') as typeof import('./compiled-step.js'));
+  if ('notLoaded' in loaded) return `tfjs (${loaded.notLoaded})`;
   const started = performance.now();
-  const step = await CompiledStep.create(trainer, shapes, { provider: choice.provider! });
+  const step = await loaded.CompiledStep.create(trainer, shapes, { provider: choice.provider! });
   await trainer.useEngine(step);
   return `${choice.description}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+}
+
+/** What translates (`munit translate`, hovers, the tuning and config previews) on the chosen engine. */
+export function startTranslator(choice: EngineChoice): Translator {
+  if (choice.engine === 'tfjs') return eagerTranslator;
+  const loaded = loadOnnx(() => require('./compiled-translator.js') as typeof import('./compiled-translator.js'));
+  return 'notLoaded' in loaded ? eagerTranslator : new loaded.CompiledTranslator({ provider: choice.provider! });
 }

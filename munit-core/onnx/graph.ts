@@ -102,6 +102,13 @@ export class OnnxGraph {
     this.inputs.push(port);
   }
 
+  /** Removes the inputs that no node reads and no output is. */
+  dropUnusedInputs(): void {
+    const read = new Set(this.nodes.flatMap((n) => n.input!));
+    const kept = this.inputs.filter((p) => read.has(p.name) || this.outputs.some((o) => o.name === p.name));
+    this.inputs.splice(0, this.inputs.length, ...kept);
+  }
+
   /**
    * Makes the value `value` a graph output named `port.name`. The node that computes it writes the output directly
    * (an Identity would copy every weight each step); values that are inputs, constants or already outputs get one.
