@@ -5,6 +5,7 @@ import {
   CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn, TransportKind,
   type CloseHandlerResult, type ErrorHandler, type ErrorHandlerResult, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
+import { BACKEND_ENV } from '../munit-core/backend-choices.js';
 import type { MunitSettings } from './settings.js';
 
 /** Also the prefix of the `munit.trace.server` setting, which vscode-languageclient reads by the client's id. */
@@ -15,7 +16,7 @@ const RESTART_WINDOW_MS = 3 * 60_000;
 export function createClient(extensionUri: vscode.Uri, output: vscode.LogOutputChannel, settings: MunitSettings): LanguageClient {
   const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
   const env: NodeJS.ProcessEnv = { ...process.env };
-  if (settings.backend !== 'auto') env.MUNIT_BACKEND = settings.backend;
+  if (settings.backend !== 'auto') env[BACKEND_ENV] = settings.backend;
   if (settings.engine !== 'auto') env.MUNIT_ENGINE = settings.engine;
   const serverOptions: ServerOptions = {
     module,

@@ -3,7 +3,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { parse } from 'yaml';
+import { parseConfig } from '../munit-core/config/config.js';
+import { runName } from '../munit-core/run-folder.js';
 import { readSettings } from './settings.js';
 
 const RECENT_KEY = 'munit.recentConfig';
@@ -66,7 +67,7 @@ export class Configs {
   /** `<workspace folder>/<munit.outputFolder>/<config name>`, the folder the server trains into. */
   runFolder(configPath: string): string {
     const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(configPath))?.uri.fsPath ?? path.dirname(configPath);
-    return path.join(outputRoot(folder), path.basename(configPath).replace(/\.ya?ml$/i, ''));
+    return path.join(outputRoot(folder), runName(configPath));
   }
 
   /** Images worth offering in the panels' image pickers: the first test images of each domain. */
@@ -114,16 +115,11 @@ function outputRoot(workspaceFolder: string): string {
 /** The data folders of a config, absolute: relative ones are taken from the config's folder, as the server does for a
  * config opened in the editor. */
 function dataFolders(configPath: string, text: string): ConfigDataFolder[] {
-  let config: Record<string, unknown>;
-  try {
-    config = (parse(text) ?? {}) as Record<string, unknown>;
-  } catch {
-    return [];
-  }
+  const { config } = parseConfig(text);
   const folders: ConfigDataFolder[] = [];
   for (const key of DATA_KEYS) {
     const value = config[key];
-    if (typeof value !== 'string' || value === '') continue;
+    if (!value) continue;
     const folder = path.resolve(path.dirname(configPath), value);
     folders.push({ key, folder, domain: key === 'data_root' ? undefined : (key.slice(-1) as 'a' | 'b') });
   }

@@ -2,16 +2,15 @@
 // and the numbered sample grids. The extension reads files; it never loads the model.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { gridLabel, IMAGES_FOLDER, METRICS_FILE, NOT_LOSS_KEYS, parseSampleGridFile } from '../munit-core/run-folder.js';
 import { type LoggedMetrics, type SamplesParams, type TunableSettings } from '../server/protocol.js';
 import type { MetricsEntry, RunHistory } from '../webviews/protocol.js';
 
 /** A line of metrics.jsonl: flat metrics (iteration, lr, seconds_per_iter, time, every loss term), or a settings change. */
 type MetricsLine = Record<string, number | string> & { changes?: Partial<TunableSettings> };
 
-const NOT_LOSSES = new Set(['iteration', 'lr', 'seconds_per_iter', 'time']);
-
 export function readMetricsLines(runFolder: string): MetricsLine[] {
-  const file = path.join(runFolder, 'metrics.jsonl');
+  const file = path.join(runFolder, METRICS_FILE);
   if (!fs.existsSync(file)) return [];
   const lines: MetricsLine[] = [];
   for (const text of fs.readFileSync(file, 'utf8').split('\n')) {
@@ -36,7 +35,7 @@ export function readRunHistory(runFolder: string): RunHistory {
       continue;
     }
     const losses: Record<string, number> = {};
-    for (const [key, value] of Object.entries(line)) if (!NOT_LOSSES.has(key) && typeof value === 'number') losses[key] = value;
+    for (const [key, value] of Object.entries(line)) if (!NOT_LOSS_KEYS.has(key) && typeof value === 'number') losses[key] = value;
     const metrics = {
       iteration: Number(line.iteration),
       lr: Number(line.lr),
@@ -52,15 +51,15 @@ export function readRunHistory(runFolder: string): RunHistory {
 
 /** The numbered sample grids of a run (images/gen_<direction>_<set>_<iteration>.png), one step per iteration. */
 export function readSampleHistory(runFolder: string, jobId: string): SamplesParams[] {
-  const dir = path.join(runFolder, 'images');
+  const dir = path.join(runFolder, IMAGES_FOLDER);
   if (!fs.existsSync(dir)) return [];
   const steps = new Map<number, SamplesParams>();
   for (const file of fs.readdirSync(dir).sort()) {
-    const match = /^gen_(a2b|b2a)_(train|test)_(\d{8})\.png$/.exec(file);
-    if (!match) continue;
-    const iteration = Number(match[3]);
+    const grid = parseSampleGridFile(file);
+    if (!grid || grid.iteration === 'current') continue;
+    const { iteration } = grid;
     const step = steps.get(iteration) ?? { jobId, runFolder, iteration, grids: [] };
-    step.grids.push({ name: `${match[1]}_${match[2]}`, png: fs.readFileSync(path.join(dir, file)).toString('base64') });
+    step.grids.push({ name: gridLabel(grid), png: fs.readFileSync(path.join(dir, file)).toString('base64') });
     steps.set(iteration, step);
   }
   return [...steps.values()];

@@ -1,7 +1,8 @@
 // The `munit.*` settings (declared with their descriptions in package.json `contributes.configuration`), read typed.
 import * as vscode from 'vscode';
+import type { BackendChoice } from '../munit-core/backend-choices.js';
 
-export type Backend = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
+export type Backend = 'auto' | BackendChoice;
 export type Engine = 'auto' | 'onnx' | 'tfjs';
 
 export interface MunitSettings {

@@ -8,12 +8,9 @@ import * as path from 'node:path';
 import { installGradientFixes } from './kernels/install.js';
 import { prepareThreadedWasm, ThreadedInit, unrefWasmThreads, wasmThreadCount } from './wasm-threads.js';
 import { adapterName, gpuDeviceNodePresent, registerWebGpuBackend, WebGpuAdapter } from './webgpu.js';
+import { BACKEND_CHOICES, BACKEND_ENV, type BackendChoice } from './backend-choices.js';
 
-export type BackendChoice = 'tensorflow-gpu' | 'webgpu' | 'tensorflow' | 'wasm' | 'cpu';
-export const BACKEND_CHOICES: readonly BackendChoice[] = ['tensorflow-gpu', 'webgpu', 'tensorflow', 'wasm', 'cpu'];
-
-/** The environment variable that forces a backend (same values as `BackendChoice`). */
-export const BACKEND_ENV = 'MUNIT_BACKEND';
+export { BACKEND_CHOICES, BACKEND_ENV, type BackendChoice };
 
 export interface BackendInfo {
   /** What we asked for and got, e.g. 'wasm'. */

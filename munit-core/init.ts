@@ -2,9 +2,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ParamEntry, ParamStore } from './layers/params.js';
 import { Rng } from './random.js';
+import type { InitScheme } from './config/enums.js';
 
-export type InitScheme = 'gaussian' | 'kaiming' | 'xavier' | 'orthogonal' | 'default';
-export const INIT_SCHEMES: readonly InitScheme[] = ['gaussian', 'kaiming', 'xavier', 'orthogonal', 'default'];
 
 /** fan_in / fan_out as PyTorch computes them for [out, in, kH, kW] or [out, in]. */
 function fans(entry: ParamEntry): { fanIn: number; fanOut: number } {

@@ -1,5 +1,5 @@
 // get_scheduler of the reference: StepLR(step_size, gamma) or constant.
-export type LrPolicy = 'step' | 'constant';
+import type { LrPolicy } from './config/enums.js';
 
 export interface LrScheduleSettings {
   lr: number;

@@ -1,6 +1,6 @@
 // A training run as the reference's train.py does it, in a run folder:
 //   <output>/<config name>/config.yaml, images/ (grids + index.html), checkpoints/, metrics.jsonl
-// Used by `munit train`, `munit demo` and (later) the server's training jobs.
+// Used by `munit train`, `munit demo` and the server's training jobs.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -11,6 +11,9 @@ import { Vgg16 } from './networks/vgg16.js';
 import { disposeSamples, renderGrid, sampleOutputs } from './samples.js';
 import { chooseEngine, EngineName, startEngine } from './onnx/engine-choice.js';
 import { IterationMetrics, MunitTrainer, TrainerOptions } from './trainer.js';
+import { CHECKPOINTS_FOLDER, GALLERY_FILE, IMAGES_FOLDER, METRICS_FILE, parseSampleGridFile, RUN_CONFIG_FILE, runFolder, sampleGridFile } from './run-folder.js';
+
+export { runFolder };
 
 export interface TrainingRunOptions {
   configPath: string;
@@ -57,17 +60,13 @@ export function warningLine(message: string): string {
   return /^\S.*?:\d+:\d+: warning: /.test(message) ? message : `warning: ${message}`;
 }
 
-export function runFolder(configPath: string, outputPath = 'outputs'): string {
-  return path.join(outputPath, path.basename(configPath).replace(/\.ya?ml$/i, ''));
-}
-
 export async function runTraining(options: TrainingRunOptions): Promise<TrainingRunResult> {
   const warn = options.onWarning ?? ((m: string) => console.warn(warningLine(m)));
   const config = loadConfig(options.configPath, { onWarning: warn });
   const configText = fs.readFileSync(options.configPath, 'utf8');
   const configDir = path.dirname(path.resolve(options.configPath));
   const runDir = runFolder(options.configPath, options.outputPath);
-  const dirs = { images: path.join(runDir, 'images'), checkpoints: path.join(runDir, 'checkpoints') };
+  const dirs = { images: path.join(runDir, IMAGES_FOLDER), checkpoints: path.join(runDir, CHECKPOINTS_FOLDER) };
   for (const dir of Object.values(dirs)) makeOutputFolder(dir);
   // A run killed mid-write leaves temporary files and maybe part of a checkpoint set: neither can be used.
   const leftovers = [...removeStaleTempFiles(runDir), ...removeStaleTempFiles(dirs.images), ...cleanCheckpointFolder(dirs.checkpoints)];
@@ -91,12 +90,12 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
         if (extras.loaders) restoreLoaders(loaders, JSON.parse(extras.loaders) as LoadersState);
       }
     }
-    writeFileAtomic(path.join(runDir, 'config.yaml'), configText);
+    writeFileAtomic(path.join(runDir, RUN_CONFIG_FILE), configText);
     display = await displayImages(loaders, config);
     const choice = chooseEngine({ vggLoss: config.vgg_w > 0, prefer: options.engine });
     const engine = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, choice);
     options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer, engine });
-    const metricsFile = path.join(runDir, 'metrics.jsonl');
+    const metricsFile = path.join(runDir, METRICS_FILE);
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
     const started = performance.now();
     const startIteration = trainer.iteration;
@@ -120,7 +119,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       }
       const numbered = it % config.image_save_iter === 0;
       if (numbered || it % config.image_display_iter === 0) {
-        const files = await writeSampleGrids(trainer, display, dirs.images, numbered ? String(it).padStart(8, '0') : 'current');
+        const files = await writeSampleGrids(trainer, display, dirs.images, numbered ? it : 'current');
         if (numbered) writeGallery(dirs.images);
         gridIteration = it;
         options.onSamples?.({ iteration: it, files });
@@ -151,7 +150,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
  */
 export function recordSettingsChange(runDir: string, iteration: number, changes: Record<string, number>): void {
   const line = { iteration, time: new Date().toISOString(), changes };
-  fs.appendFileSync(path.join(runDir, 'metrics.jsonl'), JSON.stringify(line) + '\n');
+  fs.appendFileSync(path.join(runDir, METRICS_FILE), JSON.stringify(line) + '\n');
 }
 
 /** metrics.jsonl keeps one flat object per line: iteration, lr, seconds_per_iter, time and every loss term. */
@@ -176,14 +175,14 @@ async function displayImages(loaders: Loaders, config: MunitConfig): Promise<Rec
   return result;
 }
 
-async function writeSampleGrids(trainer: MunitTrainer, display: Record<DataSplit, tf.Tensor4D>, dir: string, suffix: string): Promise<string[]> {
+async function writeSampleGrids(trainer: MunitTrainer, display: Record<DataSplit, tf.Tensor4D>, dir: string, iteration: number | 'current'): Promise<string[]> {
   await trainer.settle();
   const files: string[] = [];
   for (const set of ['train', 'test'] as const) {
     const samples = sampleOutputs(trainer, display[`${set}_a`], display[`${set}_b`]);
     try {
       for (const { direction, rows } of samples) {
-        const file = path.join(dir, `gen_${direction}_${set}_${suffix}.png`);
+        const file = path.join(dir, sampleGridFile({ direction, set, iteration }));
         const title = `${direction === 'a2b' ? 'A→B' : 'B→A'}, ${set} images, iteration ${trainer.iteration}`;
         writeFileAtomic(file, await renderGrid(rows, title));
         files.push(file);
@@ -197,12 +196,15 @@ async function writeSampleGrids(trainer: MunitTrainer, display: Record<DataSplit
 
 /** images/index.html: every numbered grid, newest first (the reference writes a similar page). */
 function writeGallery(dir: string): void {
-  const grids = fs.readdirSync(dir).filter((f) => /^gen_(a2b|b2a)_(train|test)_\d{8}\.png$/.test(f));
-  const iterations = [...new Set(grids.map((f) => f.match(/_(\d{8})\.png$/)![1]))].sort().reverse();
+  const grids = fs.readdirSync(dir).flatMap((file) => {
+    const iteration = parseSampleGridFile(file)?.iteration;
+    return typeof iteration === 'number' ? [{ file, iteration }] : [];
+  });
+  const iterations = [...new Set(grids.map((g) => g.iteration))].sort((a, b) => b - a);
   const sections = iterations.map((it) => {
-    const imgs = grids.filter((f) => f.endsWith(`_${it}.png`)).sort().map((f) => `<figure><img src="${f}" alt="${f}"><figcaption>${f}</figcaption></figure>`);
-    return `<h2>iteration ${Number(it)}</h2>\n${imgs.join('\n')}`;
+    const imgs = grids.filter((g) => g.iteration === it).map((g) => g.file).sort().map((f) => `<figure><img src="${f}" alt="${f}"><figcaption>${f}</figcaption></figure>`);
+    return `<h2>iteration ${it}</h2>\n${imgs.join('\n')}`;
   });
   const html = `<!doctype html>\n<meta charset="utf-8">\n<title>MUNIT samples</title>\n<style>body{font-family:sans-serif} figure{display:inline-block;margin:4px} img{image-rendering:pixelated}</style>\n<h1>MUNIT samples</h1>\n${sections.join('\n')}\n`;
-  writeFileAtomic(path.join(dir, 'index.html'), html);
+  writeFileAtomic(path.join(dir, GALLERY_FILE), html);
 }

@@ -2,6 +2,7 @@
 // model requests against the live weights between iterations (never in the middle of a step).
 import * as fs from 'node:fs';
 import { MunitConfig } from '../munit-core/config/config.js';
+import { gridLabel, parseSampleGridFile } from '../munit-core/run-folder.js';
 import { NonFiniteLossError, MunitTrainer } from '../munit-core/trainer.js';
 import { LoggedMetrics, recordSettingsChange, runFolder, runTraining } from '../munit-core/training-run.js';
 import type { JobState, JobStatus, MetricsParams, SamplesParams, TunableSettings, UpdateHyperparametersResult } from './protocol.js';
@@ -56,7 +57,7 @@ export class TrainingJob {
       beforeIteration: () => this.gate(),
       onMetrics: (m) => this.onMetrics(m),
       onSamples: (e) => {
-        const grids = e.files.map((file) => ({ name: file.replace(/^.*gen_/, '').replace(/_(current|\d{8})\.png$/, ''), png: fs.readFileSync(file).toString('base64') }));
+        const grids = e.files.map((file) => ({ name: gridLabel(parseSampleGridFile(file)!), png: fs.readFileSync(file).toString('base64') }));
         events.samples({ jobId, runFolder: this.runFolder, iteration: e.iteration, grids });
       },
     }).then(

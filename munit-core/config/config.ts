@@ -5,15 +5,10 @@ import * as path from 'node:path';
 import { isMap, LineCounter, parseDocument, type Document } from 'yaml';
 import { CONFIG_SCHEMA, type ConfigScalar } from './schema.js';
 import { checkCombinations, checkKeys, DOCUMENT_START, type KeyLocation } from './validate.js';
-
-import type { InitScheme } from '../init.js';
-import type { LrPolicy } from '../lr-schedule.js';
+import type { InitScheme, LrPolicy } from './enums.js';
 import type { DisOptions, GenOptions } from '../networks/options.js';
 
-export type { Activation } from '../layers/activation.js';
-export type { PadType } from '../layers/padding.js';
-export type { DisNorm, GanType } from '../networks/options.js';
-export type { InitScheme, LrPolicy };
+export type { Activation, DisNorm, GanType, InitScheme, LrPolicy, PadType } from './enums.js';
 export type InputDim = 1 | 3;
 export type GenConfig = GenOptions;
 export type DisConfig = DisOptions;

@@ -1,10 +1,9 @@
-// The one table that describes every key of a MUNIT config file. Validation, defaults, and (later) the language
-// server's hover docs and completion are all driven from here, so a key is added or documented in exactly one place.
+// The one table that describes every key of a MUNIT config file. Validation, defaults, and the language server's
+// hover docs and completion are all driven from here, so a key is added or documented in exactly one place.
 // Defaults are the reference's (NVlabs/MUNIT, as listed in shared/docs/munit-reference.md); `referenceValues` lists
 // the six reference configs that use another value, so hovers can say "the reference uses 10 for summer2winter".
 
-import { ACTIVATIONS, type Activation } from '../layers/activation.js';
-import { PAD_TYPES, type PadType } from '../layers/padding.js';
+import { ACTIVATIONS, DIS_NORMS, GAN_TYPES, INIT_SCHEMES, LR_POLICIES, PAD_TYPES, type Activation, type PadType } from './enums.js';
 
 export type ConfigValueType = 'number' | 'integer' | 'string' | 'enum' | 'path';
 export type ConfigGroup = 'logger' | 'optimization' | 'model' | 'data';
@@ -263,7 +262,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     type: 'enum',
     group: 'optimization',
     default: 'kaiming',
-    values: ['gaussian', 'kaiming', 'xavier', 'orthogonal', 'default'],
+    values: INIT_SCHEMES,
     valueDocs: {
       gaussian: 'weights ~ N(0, 0.02), biases 0',
       kaiming: 'Kaiming normal (fan_in, gain √2), biases 0 — reference default',
@@ -297,7 +296,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     type: 'enum',
     group: 'optimization',
     default: 'step',
-    values: ['step', 'constant'],
+    values: LR_POLICIES,
     valueDocs: {
       step: 'multiply the learning rate by `gamma` every `step_size` iterations',
       constant: 'keep the learning rate at `lr`',
@@ -517,7 +516,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     type: 'enum',
     group: 'model',
     default: 'none',
-    values: ['none', 'bn', 'in', 'ln'],
+    values: DIS_NORMS,
     valueDocs: {
       none: 'no normalisation (reference default)',
       bn: 'batch normalisation',
@@ -560,7 +559,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     type: 'enum',
     group: 'model',
     default: 'lsgan',
-    values: ['lsgan', 'nsgan'],
+    values: GAN_TYPES,
     valueDocs: {
       lsgan: 'least-squares GAN: squared distance of D outputs to 1 (real) and 0 (fake) — reference default',
       nsgan: 'non-saturating GAN: binary cross-entropy on sigmoid outputs',

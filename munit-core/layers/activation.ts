@@ -1,9 +1,9 @@
 // The reference's activations (Conv2dBlock / LinearBlock `activation` argument).
 import * as tf from '@tensorflow/tfjs-core';
+import type { Activation } from '../config/enums.js';
 import { ParamStore } from './params.js';
 
-export type Activation = 'relu' | 'lrelu' | 'prelu' | 'selu' | 'tanh' | 'none';
-export const ACTIVATIONS: readonly Activation[] = ['relu', 'lrelu', 'prelu', 'selu', 'tanh', 'none'];
+export type { Activation };
 
 export type ActivationFn = (x: tf.Tensor) => tf.Tensor;
 

@@ -1,10 +1,11 @@
 // The normalisations of the reference (networks.py): instance norm, its LayerNorm, AdaIN and batch norm.
 // Tensors are NHWC here; "per channel" means over axes [1, 2].
 import * as tf from '@tensorflow/tfjs-core';
+import type { DisNorm } from '../config/enums.js';
 
 export const NORM_EPS = 1e-5;
 
-export type Norm = 'none' | 'bn' | 'in' | 'ln' | 'adain';
+export type Norm = DisNorm | 'adain';
 
 /**
  * (x - mean) / sqrt(var + eps) per sample and channel over H x W, biased variance, no affine.

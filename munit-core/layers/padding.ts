@@ -1,8 +1,8 @@
 // Spatial padding of NHWC tensors as the reference's Conv2dBlock pads before every convolution.
 import * as tf from '@tensorflow/tfjs-core';
+import type { PadType } from '../config/enums.js';
 
-export type PadType = 'reflect' | 'zero';
-export const PAD_TYPES: readonly PadType[] = ['reflect', 'zero'];
+export type { PadType };
 
 export function pad2d(x: tf.Tensor4D, p: number, type: PadType): tf.Tensor4D {
   if (p === 0) return x;

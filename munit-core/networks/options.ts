@@ -1,6 +1,5 @@
 // The `gen:` and `dis:` settings a network is built from (the reference config's own key names).
-import { Activation } from '../layers/activation.js';
-import { PadType } from '../layers/padding.js';
+import type { Activation, DisNorm, GanType, PadType } from '../config/enums.js';
 
 export interface GenOptions {
   dim: number;
@@ -12,8 +11,7 @@ export interface GenOptions {
   pad_type: PadType;
 }
 
-export type DisNorm = 'none' | 'bn' | 'in' | 'ln';
-export type GanType = 'lsgan' | 'nsgan';
+export type { DisNorm, GanType };
 
 export interface DisOptions {
   dim: number;

@@ -4,6 +4,7 @@
 // goes back drops everything logged from that step on (the orphaned tail of the interrupted session).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { NOT_LOSS_KEYS } from '../run-folder.js';
 import { decodeEvent } from './event.js';
 import { ProtobufError } from './protobuf.js';
 import { readTfRecords } from './tfrecord.js';
@@ -55,13 +56,11 @@ export function readScalarLogs(dirOrFile: string, onWarning: (message: string) =
   return [...points.values()].sort((a, b) => a.step - b.step);
 }
 
-/** Keys of a metrics.jsonl line that are not loss terms; logged tags of these names are left out. */
-const RESERVED = new Set(['iteration', 'lr', 'seconds_per_iter', 'time', 'changes']);
-
 /**
  * metrics.jsonl lines (iteration, lr, seconds_per_iter, time, then every logged tag). The reference logs neither
  * the learning rate nor the speed: `lrAt(iteration)` gives the rate (from the config's schedule), and the seconds
- * per iteration come from the wall times of neighbouring points of the same session.
+ * per iteration come from the wall times of neighbouring points of the same session. Logged tags named like the
+ * keys that are not losses are left out.
  */
 export function metricsLines(points: ScalarPoint[], lrAt: (iteration: number) => number): Record<string, number | string>[] {
   return points.map((p, i) => {
@@ -73,7 +72,7 @@ export function metricsLines(points: ScalarPoint[], lrAt: (iteration: number) =>
       seconds_per_iter: seconds,
       time: Number.isFinite(new Date(p.wallTime * 1000).getTime()) ? new Date(p.wallTime * 1000).toISOString() : '',
     };
-    for (const [tag, value] of Object.entries(p.values)) if (!RESERVED.has(tag)) line[tag] = value;
+    for (const [tag, value] of Object.entries(p.values)) if (!NOT_LOSS_KEYS.has(tag)) line[tag] = value;
     return line;
   });
 }

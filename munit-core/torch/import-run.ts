@@ -17,6 +17,7 @@ import type { TensorMap } from '../safetensors.js';
 import { assignFromTorch, checkTensorNames, loadStateDict } from '../state-dict.js';
 import { metricsLines, readScalarLogs } from '../tfevents/scalar-logs.js';
 import { MunitTrainer } from '../trainer.js';
+import { CHECKPOINTS_FOLDER, METRICS_FILE, RUN_CONFIG_FILE, runName } from '../run-folder.js';
 import { readNetworkPair, readOptimizerPair, TorchAdamState } from './reference-checkpoint.js';
 
 export interface ReferenceCheckpoint {
@@ -145,7 +146,7 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
   if (!configPath || !fs.existsSync(configPath)) throw new Error(`${o.source}: no config.yaml beside the checkpoints; give the run's config with --config`);
   const config: MunitConfig = loadConfig(configPath, { onWarning: warn });
   const configText = fs.readFileSync(configPath, 'utf8');
-  const configName = path.basename(configPath).replace(/\.ya?ml$/i, '');
+  const configName = runName(configPath);
   // A run folder's copy of its config is config.yaml: then the folder holds the name.
   const name = o.name ?? (from.runDir ? path.basename(from.runDir) : configName === 'config' ? path.basename(path.dirname(path.resolve(configPath))) : configName);
   const runDir = path.join(o.outputPath ?? 'outputs', name);
@@ -176,8 +177,8 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
     } else warn(`no optimizer.pt beside ${from.gen}: Adam starts from zero moments`);
     trainer.iteration = iteration;
     fs.mkdirSync(runDir, { recursive: true });
-    writeFileAtomic(path.join(runDir, 'config.yaml'), configText);
-    await saveCheckpoint(trainer, path.join(runDir, 'checkpoints'), { configText });
+    writeFileAtomic(path.join(runDir, RUN_CONFIG_FILE), configText);
+    await saveCheckpoint(trainer, path.join(runDir, CHECKPOINTS_FOLDER), { configText });
   } finally {
     trainer.dispose();
   }
@@ -187,7 +188,7 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
     const lines = metricsLines(readScalarLogs(logs, warn), (it) => learningRateAt(it - 1, config));
     const kept = lines.filter((l) => (l.iteration as number) <= iteration);
     if (kept.length < lines.length) warn(`${logs}: ${lines.length - kept.length} logged iterations after the checkpoint (${iteration}) are left out, as resuming repeats them`);
-    writeFileAtomic(path.join(runDir, 'metrics.jsonl'), kept.map((l) => JSON.stringify(l) + '\n').join(''));
+    writeFileAtomic(path.join(runDir, METRICS_FILE), kept.map((l) => JSON.stringify(l) + '\n').join(''));
     metrics = kept.length;
   }
   return { runDir, iteration, from, logs, metrics };

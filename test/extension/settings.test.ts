@@ -1,0 +1,11 @@
+// package.json declares the settings' values for VS Code; they must be the ones the code accepts.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { test } from 'node:test';
+import { BACKEND_CHOICES } from '../../munit-core/backend-choices.js';
+
+test("munit.backend offers 'auto' and every backend the server can start", () => {
+  const manifest = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+  const offered: string[] = manifest.contributes.configuration.properties['munit.backend'].enum;
+  assert.deepEqual([...offered].sort(), ['auto', ...BACKEND_CHOICES].sort());
+});
