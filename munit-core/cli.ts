@@ -1,4 +1,4 @@
-// The `munit` command line: works without an editor (train, translate, demo arrive with the data/checkpoint work).
+// The `munit` command line: what the editor does with the model, without an editor.
 import { Command, Option } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -6,7 +6,7 @@ import cliProgress from 'cli-progress';
 import { BackendChoice, describeBackend, initBackend, parseBackendChoice } from './backend.js';
 import { chooseEngine, startTranslator } from './onnx/engine-choice.js';
 import { ConfigError, defaultConfig, formatDiagnostic, loadConfig, MunitConfig } from './config/config.js';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from './data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from './data/demo-dataset.js';
 import { architectureGraph, architectureText } from './inspect/architecture.js';
 import type { Domain } from './inspect/types.js';
 import { describeModel } from './model-summary.js';
@@ -153,7 +153,7 @@ async function demo(opts: { dir: string; minutes: number; seed: number }): Promi
     const summary = await generateDemoDataset(dataRoot, { seed: opts.seed });
     console.log(`demo data: ${dataRoot} (${summary.size}x${summary.size}, generated in ${summary.seconds.toFixed(1)} s)`);
   }
-  if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(path.resolve(dataRoot)));
+  if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, demoConfigYaml(path.resolve(dataRoot)));
   console.log(`demo config: ${configPath}; training for up to ${opts.minutes} minutes (Ctrl-C stops and saves)`);
   await train({ configPath, outputPath: path.join(opts.dir, 'outputs'), resume: true, seed: opts.seed, maxSeconds: opts.minutes * 60 });
 }

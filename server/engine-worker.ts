@@ -7,7 +7,7 @@ import { describeBackend, initBackend } from '../munit-core/backend.js';
 import { chooseEngine } from '../munit-core/onnx/engine-choice.js';
 import { ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
 import { getKeySpec } from '../munit-core/config/schema.js';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
 import { findReferenceCheckpoint, importTorchRun, referenceLogs } from '../munit-core/torch/import-run.js';
 import { runFolder } from '../munit-core/training-run.js';
 import { checkConfigData, workspaceImages } from './confine.js';
@@ -95,7 +95,7 @@ const handlers: Handlers = {
     const configPath = guard.check(path.join(folder, 'demo.yaml'), 'demo.yaml');
     const summary = fs.existsSync(path.join(dataRoot, 'trainA')) ? undefined : await generateDemoDataset(dataRoot);
     // 'wx': never write through a link that appeared since the check.
-    if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, DEMO_CONFIG_YAML(dataRoot), { flag: 'wx' });
+    if (!fs.existsSync(configPath)) fs.writeFileSync(configPath, demoConfigYaml(dataRoot), { flag: 'wx' });
     return { configPath, dataRoot, trainImages: summary?.images.trainA.length ?? fs.readdirSync(path.join(dataRoot, 'trainA')).length };
   },
   async importRun(params, guard) {

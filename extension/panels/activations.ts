@@ -24,7 +24,7 @@ export class ActivationsHost extends PanelHost<'activations'> {
     this.notify('select', this.selection);
   }
 
-  protected async ready(): Promise<void> {
+  protected async sendState(): Promise<void> {
     if (this.source.configPath) this.notify('images', { images: this.munit.configs.testImages(this.source.configPath) });
     this.notify('graph', await this.munit.request(P.Architecture.type, this.source));
     if (this.selection.nodeId || this.selection.image) this.notify('select', this.selection);

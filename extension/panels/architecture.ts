@@ -13,14 +13,14 @@ export class ArchitectureHost extends PanelHost<'architecture'> {
     super('architecture', panel, munit, source);
   }
 
-  protected async ready(): Promise<void> {
+  protected async sendState(): Promise<void> {
     this.notify('graph', await this.munit.request(P.Architecture.type, { ...this.source, domain: this.domain }));
   }
 
   protected async command(message: CommandOf<ArchitectureContract>): Promise<void> {
     if (message.method === 'selectDomain') {
       this.domain = message.params.domain;
-      await this.ready();
+      await this.sendState();
     } else if (message.method === 'inspectNode') {
       this.munit.panels.activations.show(this.source).select({ nodeId: message.params.nodeId });
     }

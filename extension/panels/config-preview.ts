@@ -26,7 +26,7 @@ export class ConfigPreviewHost extends PanelHost<'configPreview'> {
     );
   }
 
-  protected async ready(): Promise<void> {
+  protected async sendState(): Promise<void> {
     const configPath = this.source.configPath;
     if (!configPath) return;
     const generation = ++this.generation;

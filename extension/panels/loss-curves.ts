@@ -25,7 +25,7 @@ export class LossCurvesHost extends PanelHost<'lossCurves'> {
     super.setSource(source);
   }
 
-  protected async ready(): Promise<void> {
+  protected async sendState(): Promise<void> {
     this.notify('history', { runs: [...this.runs].map(readRunHistory) });
   }
 

@@ -58,7 +58,7 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
 
   /** Sends the panel its data again, reporting a failure (e.g. no checkpoint yet) instead of losing it. */
   protected refresh(): void {
-    this.ready().catch((error: unknown) => this.reportError('loading', error));
+    this.sendState().catch((error: unknown) => this.reportError('loading', error));
   }
 
   /** The run the panel shows, for its title: the run folder's name. */
@@ -68,7 +68,7 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
   }
 
   /** Sends the panel everything it shows: on its 'ready', after a reload, and when the source changes. */
-  protected abstract ready(): Promise<void>;
+  protected abstract sendState(): Promise<void>;
 
   /** The panel's own commands besides 'ready'. */
   protected abstract command(message: CommandOf<PanelContracts[K]>): void | Promise<void>;
@@ -102,7 +102,7 @@ export abstract class PanelHost<K extends PanelKind> implements vscode.Disposabl
       if (isRequest(message)) {
         void this.panel.webview.postMessage(await answerRequest(message, this.requests));
       } else if (message.method === 'ready') {
-        await this.ready();
+        await this.sendState();
       } else {
         await this.command(message);
       }

@@ -19,7 +19,7 @@ export class SamplesHost extends PanelHost<'samples'> {
     return this.source.runFolder ?? (this.source.configPath && this.munit.configs.runFolder(this.source.configPath));
   }
 
-  protected async ready(): Promise<void> {
+  protected async sendState(): Promise<void> {
     const run = this.runFolder;
     const job = this.munit.jobs.latest;
     this.notify('history', { steps: run ? readSampleHistory(run, job?.runFolder === run ? job.jobId : '') : [] });

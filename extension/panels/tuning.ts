@@ -23,7 +23,7 @@ export class TuningHost extends PanelHost<'tuning'> {
     this.disposables.push(munit.jobs.onDidChange(() => void this.sendJob()));
   }
 
-  protected async ready(): Promise<void> {
+  protected async sendState(): Promise<void> {
     await this.sendJob();
     if (this.source.configPath) this.notify('images', { images: this.munit.configs.testImages(this.source.configPath) });
   }

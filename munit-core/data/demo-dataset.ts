@@ -266,7 +266,7 @@ async function runLimited<T>(items: readonly T[], limit: number, work: (item: T)
  * Domain A has one channel (its images are grey outlines). `dataRoot` is written as given (relative paths are looked
  * up from the working directory, then from the config's folder).
  */
-export function DEMO_CONFIG_YAML(dataRoot: string, size: number = DEMO_IMAGE_SIZE): string {
+export function demoConfigYaml(dataRoot: string, size: number = DEMO_IMAGE_SIZE): string {
   const root = /^[\w./-]+$/.test(dataRoot) ? dataRoot : JSON.stringify(dataRoot);
   const data = (key: string, value: string | number, comment: string) => `${key}: ${value}`.padEnd(29) + ` # ${comment}`;
   return `# MUNIT on the synthetic shapes dataset (munit-core/data/demo-dataset.ts):

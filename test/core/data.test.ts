@@ -6,14 +6,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { initBackend } from '../../munit-core/backend.js';
 import { defaultConfig, parseConfig, type MunitConfig } from '../../munit-core/config/config.js';
 import { DataError, ImageDataset, listImageFolder, readImageList } from '../../munit-core/data/dataset.js';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { byteToUnit, ImageFileError, loadImageFile, resizedSize, type ImageTransform } from '../../munit-core/data/image-file.js';
 import { closeLoaders, createLoaders, ImageLoader, type Loaders } from '../../munit-core/data/loader.js';
+import { expectNoLeakedTensors } from './helpers.js';
 
 let tmp: string;
 before(async () => {
@@ -381,11 +381,10 @@ describe('loaders', () => {
       assert.equal(loader.queuedBatches, 3, 'decoding started in the constructor');
       await loader.settled();
       assert.equal(loader.readyBatches, 3);
-      const tensorsBefore = tf.memory().numTensors;
-      const batch = await loader.next();
-      assert.equal(tf.memory().numTensors, tensorsBefore + 1);
-      batch.dispose();
-      assert.equal(tf.memory().numTensors, tensorsBefore);
+      await expectNoLeakedTensors(async () => {
+        const batch = await expectNoLeakedTensors(() => loader.next(), 1, 'the batch taken, and nothing else');
+        batch.dispose();
+      });
       assert.equal(loader.queuedBatches, 3, 'the batch taken was replaced at once');
     } finally {
       await closeLoaders(loaders);
@@ -468,7 +467,7 @@ describe('demo dataset', () => {
 
   it('comes with a config that parses cleanly and loads', async () => {
     const root = path.join(tmp, 'demo1');
-    const { config, diagnostics } = parseConfig(DEMO_CONFIG_YAML(root));
+    const { config, diagnostics } = parseConfig(demoConfigYaml(root));
     assert.deepEqual(diagnostics, []);
     const loaders = createLoaders(config, undefined, { seed: 0, train: true });
     try {

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-wasm';
 import { registerMirrorPadGradient } from '../../munit-core/kernels/mirror-pad-gradient.js';
 import { convGradientOptions, registerFastConvGradients } from '../../munit-core/kernels/conv-gradients.js';
+import { expectNoLeakedTensors, relErr } from './helpers.js';
 
 // ------------------------------------------------------------------------------------------------------
 // Helpers
@@ -34,19 +35,10 @@ function strides(shape: number[]): number[] {
   return s;
 }
 
-/** Largest absolute difference relative to the largest absolute reference value. */
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length, 'length');
-  let diff = 0;
-  let scale = 1e-12;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
-
 const TOLERANCE = 1e-4;
+
+/** Largest absolute difference relative to the largest absolute reference value (a tiny floor: the references are float64). */
+const relativeError = (actual: ArrayLike<number>, expected: ArrayLike<number>) => relErr(actual, expected, 1e-12);
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   const err = relativeError(actual, expected);
@@ -205,10 +197,8 @@ describe('MirrorPad gradient', () => {
       const x = tf.tensor(Float32Array.from(xData), shape);
       const g = tf.tensor(Float32Array.from(gData), outShape);
       const padded = tf.mirrorPad(x, paddings, mode);
-      const before = tf.memory().numTensors;
       // Passing g as dy gives the gradient of sum(g * mirrorPad(x)) without needing Sum/Mul gradients.
-      const dx = tf.grad((t: tf.Tensor) => tf.mirrorPad(t, paddings, mode))(x, g);
-      assert.equal(tf.memory().numTensors, before + 1, 'only the gradient stays alive');
+      const dx = expectNoLeakedTensors(() => tf.grad((t: tf.Tensor) => tf.mirrorPad(t, paddings, mode))(x, g), 1, 'only the gradient stays alive');
       assertClose(padded.dataSync(), Array.from(sources, (s) => xData[s]), 'forward (checks the reference)');
       assertClose(dx.dataSync(), mirrorPadAdjoint(gData, sources, xData.length), 'dx');
       tf.dispose([x, g, padded, dx]);
@@ -304,10 +294,9 @@ describe('Conv2D gradient', () => {
       for (const method of ['conv', 'matmul', 'auto'] as const) {
         convGradientOptions.dx = method;
         convGradientOptions.dw = method;
-        const before = tf.memory().numTensors;
         // Passing g as dy gives the gradients of sum(g * conv(x, w)).
-        const [dx, dw] = tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], g);
-        assert.equal(tf.memory().numTensors, before + 2, `${method}: only the two gradients stay alive`);
+        const [dx, dw] = expectNoLeakedTensors(
+          () => tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], g), 2, `${method}: only the two gradients stay alive`);
         assertClose(dx.dataSync(), ref.dx, `${method} dx`);
         assertClose(dw.dataSync(), ref.dw, `${method} dw`);
         tf.dispose([dx, dw]);
@@ -356,9 +345,7 @@ describe('Conv2D gradient', () => {
     try {
       for (const method of ['conv', 'matmul'] as const) {
         convGradientOptions.dw = method;
-        const before = tf.memory().numTensors;
-        const dw = tf.grad((b: tf.Tensor) => tf.conv2d(x, b as tf.Tensor4D, c.s, c.pad))(w, g);
-        assert.equal(tf.memory().numTensors, before + 1, `${method}: only the gradient stays alive`);
+        const dw = expectNoLeakedTensors(() => tf.grad((b: tf.Tensor) => tf.conv2d(x, b as tf.Tensor4D, c.s, c.pad))(w, g), 1, `${method}: only the gradient stays alive`);
         assertClose(dw.dataSync(), ref.dw, `${method} dw in pieces`);
         dw.dispose();
       }

@@ -1,11 +1,12 @@
 // Shared set-up for the core tests: one backend per test file (node's runner gives each file its own process).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../munit-core/backend.js';
 import type { TrainerSettings } from '../../munit-core/trainer.js';
 import { defaultConfig } from '../../munit-core/config/config.js';
-import { DEMO_CONFIG_YAML } from '../../munit-core/data/demo-dataset.js';
+import { demoConfigYaml } from '../../munit-core/data/demo-dataset.js';
 
 export async function useBackend(prefer: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
   await initBackend({ prefer });
@@ -41,6 +42,65 @@ export function relErr(actual: ArrayLike<number>, expected: ArrayLike<number>, f
     scale = Math.max(scale, Math.abs(expected[i]));
   }
   return diff / scale;
+}
+
+/**
+ * Runs `fn` (sync or async) and asserts that afterwards exactly `kept` more tensors are alive than before (0 by default:
+ * nothing leaked), as tfjs-layers' `expectNoLeakedTensors` does. `kept` is for what `fn` hands back on purpose (returned
+ * gradients, a batch taken from a loader). Returns what `fn` returns.
+ */
+export function expectNoLeakedTensors<T>(fn: () => Promise<T>, kept?: number, what?: string): Promise<T>;
+export function expectNoLeakedTensors<T>(fn: () => T, kept?: number, what?: string): T;
+export function expectNoLeakedTensors<T>(fn: () => T | Promise<T>, kept = 0, what = 'tensors'): T | Promise<T> {
+  const before = tf.memory().numTensors;
+  const check = (): void => {
+    const grown = tf.memory().numTensors - before;
+    assert.equal(grown, kept, `${what}: ${grown} more tensor(s) alive afterwards, expected ${kept}${kept ? ' (the ones handed back)' : ''}`);
+  };
+  const result = fn();
+  if (result instanceof Promise) return result.then((value) => (check(), value));
+  check();
+  return result;
+}
+
+type Values = tf.Tensor | ArrayLike<number>;
+
+/**
+ * Asserts |actual - expected| <= atol + rtol * |expected| elementwise (NaN only matches NaN), after checking shape and
+ * dtype where both sides are tensors (a plain array is compared by length). A failure names how many values differ
+ * and the worst few, with their indices and values, instead of printing every number.
+ */
+export function expectTensorsClose(actual: Values, expected: Values, tol: number | { atol?: number; rtol?: number } = 1e-5, what = 'tensor'): void {
+  const { atol = 0, rtol = 0 } = typeof tol === 'number' ? { atol: tol } : tol;
+  const shape = actual instanceof tf.Tensor ? actual.shape : expected instanceof tf.Tensor ? expected.shape : undefined;
+  if (actual instanceof tf.Tensor && expected instanceof tf.Tensor) {
+    assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+    assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
+  }
+  const a = actual instanceof tf.Tensor ? actual.dataSync() : actual;
+  const e = expected instanceof tf.Tensor ? expected.dataSync() : expected;
+  assert.equal(a.length, e.length, `${what}: ${a.length} values, expected ${e.length}`);
+  const bad: { i: number; excess: number }[] = [];
+  for (let i = 0; i < e.length; i++) {
+    const [x, y] = [Number(a[i]), Number(e[i])];
+    if (Number.isNaN(x) && Number.isNaN(y)) continue;
+    if (x === y) continue; // the same infinity
+    const excess = Math.abs(x - y) - (atol + rtol * Math.abs(y));
+    if (!(excess <= 0)) bad.push({ i, excess: Number.isNaN(excess) ? Infinity : excess });
+  }
+  if (bad.length === 0) return;
+  bad.sort((p, q) => q.excess - p.excess);
+  const at = (i: number): string => {
+    if (!shape || shape.length < 2) return `[${i}]`;
+    const index: number[] = [];
+    for (let d = shape.length - 1, rest = i; d >= 0; d--) {
+      index.unshift(rest % shape[d]);
+      rest = Math.floor(rest / shape[d]);
+    }
+    return `[${index.join(',')}]`;
+  };
+  const worst = bad.slice(0, 3).map(({ i }) => `${at(i)}: ${a[i]} vs ${e[i]} (diff ${Math.abs(Number(a[i]) - Number(e[i])).toExponential(2)})`);
+  assert.fail(`${what}: ${bad.length} of ${e.length} values differ by more than ${rtol ? `${atol} + ${rtol} * |expected|` : atol}; worst ${worst.join('; ')}`);
 }
 
 /** Writes `<dir>/<name>.yaml`: the tiny demo config on `dataRoot` with `overrides`. */
@@ -80,7 +140,7 @@ export function seeded(seed: number): () => number {
 
 /** The demo config with narrow networks for tests; `overrides` are `key: value` lines replacing the demo's. */
 export function tinyDemoConfig(dataRoot: string, size: number, overrides: Record<string, string | number> = {}): string {
-  let text = DEMO_CONFIG_YAML(dataRoot, size);
+  let text = demoConfigYaml(dataRoot, size);
   const all: Record<string, string | number> = {
     image_save_iter: 1000, image_display_iter: 1000, display_size: 2, snapshot_save_iter: 1000, log_iter: 1,
     ...overrides,

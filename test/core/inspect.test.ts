@@ -11,7 +11,7 @@ import type { ArchitectureGraph } from '../../munit-core/inspect/types.js';
 import { MsImageDis } from '../../munit-core/networks/discriminator.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { Rng } from '../../munit-core/random.js';
-import { randomImage, referenceSettings, seeded, tinySettings, useBackend } from './helpers.js';
+import { expectNoLeakedTensors, randomImage, referenceSettings, seeded, tinySettings, useBackend } from './helpers.js';
 
 function nodesIn(graph: ArchitectureGraph, group: string) {
   return graph.nodes.filter((n) => n.group === group);
@@ -28,9 +28,7 @@ describe('architecture graph, reference config at 3x64x64', () => {
     await useBackend('wasm');
     gen = new AdaINGen(3, s.gen);
     dis = new MsImageDis(3, s.dis);
-    const tensors = tf.memory().numTensors;
-    graph = architectureGraph(gen, dis, 'a', [3, H, W]);
-    assert.equal(tf.memory().numTensors, tensors, 'no tensors left behind');
+    graph = expectNoLeakedTensors(() => architectureGraph(gen, dis, 'a', [3, H, W]), 0, 'no tensors left behind');
   });
   after(() => {
     gen.dispose();
@@ -151,9 +149,7 @@ describe('node activations, tiny config', () => {
   });
 
   it('content code: shape and per-channel statistics of gen.encode, tiled into a PNG of the promised size', async () => {
-    const before = tf.memory().numTensors;
-    const act = await nodeActivations(gen, dis, 'a', 'gen_a/content_code', image);
-    assert.equal(tf.memory().numTensors, before);
+    const act = await expectNoLeakedTensors(() => nodeActivations(gen, dis, 'a', 'gen_a/content_code', image));
     const dim = s.gen.dim * 4;
     assert.deepEqual(act.shape, [dim, 8, 8]);
     assert.equal(act.channels.length, dim);
@@ -172,9 +168,7 @@ describe('node activations, tiny config', () => {
   });
 
   it('AdaIN layer: gamma/beta are the MLP output slices for the given style', async () => {
-    const before = tf.memory().numTensors;
-    const act = await nodeActivations(gen, dis, 'a', 'gen_a/dec.model.0.model.1.model.0', image, style);
-    assert.equal(tf.memory().numTensors, before);
+    const act = await expectNoLeakedTensors(() => nodeActivations(gen, dis, 'a', 'gen_a/dec.model.0.model.1.model.0', image, style));
     const c = s.gen.dim * 4;
     const flat = tf.tidy(() => gen.mlp.apply(style).dataSync());
     // Layer 2 of the decoder order: res block 1, first conv; its slice starts after two layers of 2 x c.
@@ -200,10 +194,10 @@ describe('node activations, tiny config', () => {
   });
 
   it('discriminator nodes: the downsampled input and a patch map', async () => {
-    const before = tf.memory().numTensors;
-    const pool = await nodeActivations(gen, dis, 'a', 'dis_a/downsample_1', image);
-    const patch = await nodeActivations(gen, dis, 'a', 'dis_a/cnns.1.2', image);
-    assert.equal(tf.memory().numTensors, before);
+    const [pool, patch] = await expectNoLeakedTensors(async () => [
+      await nodeActivations(gen, dis, 'a', 'dis_a/downsample_1', image),
+      await nodeActivations(gen, dis, 'a', 'dis_a/cnns.1.2', image),
+    ]);
     assert.deepEqual(pool.shape, [3, 16, 16]);
     assert.deepEqual(patch.shape, [1, 4, 4]);
     const want = tf.tidy(() => tf.mean(dis.apply(image)[1]).dataSync()[0]);
@@ -212,10 +206,10 @@ describe('node activations, tiny config', () => {
   });
 
   it('an unknown node id is an error naming it and showing valid ids', async () => {
-    const before = tf.memory().numTensors;
-    await assert.rejects(nodeActivations(gen, dis, 'a', 'gen_a/nope', image), /no node 'gen_a\/nope' in the domain a networks; ids look like 'gen_a\/input'/);
-    await assert.rejects(nodeActivations(gen, dis, 'b', 'gen_a/input', image), /'gen_b\/input'/);
-    assert.equal(tf.memory().numTensors, before);
+    await expectNoLeakedTensors(async () => {
+      await assert.rejects(nodeActivations(gen, dis, 'a', 'gen_a/nope', image), /no node 'gen_a\/nope' in the domain a networks; ids look like 'gen_a\/input'/);
+      await assert.rejects(nodeActivations(gen, dis, 'b', 'gen_a/input', image), /'gen_b\/input'/);
+    });
   });
 
   it('tiles at most MAX_TILED_CHANNELS channels and says so', () => {

@@ -6,7 +6,7 @@ import { adaptiveInstanceNorm, instanceNorm, layerNorm } from '../../munit-core/
 import { avgPool3x3s2ExcludePad, pad2d } from '../../munit-core/layers/padding.js';
 import { disLoss, genAdvLoss, l1 } from '../../munit-core/losses.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
-import { maxAbsDiff, seeded, tinySettings, useBackend } from './helpers.js';
+import { expectTensorsClose, seeded, tinySettings, useBackend } from './helpers.js';
 
 const [N, H, W, C] = [2, 5, 4, 3];
 const at = (x: Float32Array | number[], n: number, h: number, w: number, c: number, dims = [N, H, W, C]) =>
@@ -36,7 +36,7 @@ describe('layers', () => {
         }
       }
     }
-    assert.ok(maxAbsDiff(got, expected) < 1e-5);
+    expectTensorsClose(got, expected, 1e-5, 'instance norm');
   });
 
   it('LayerNorm: per sample over CxHxW, unbiased std, eps added to the std, per-channel affine', () => {
@@ -51,7 +51,7 @@ describe('layers', () => {
       const std = Math.sqrt(vals.reduce((a, b) => a + (b - mean) ** 2, 0) / (per - 1));
       return ((v - mean) / (std + 1e-5)) * gamma[i % C] + beta[i % C];
     });
-    assert.ok(maxAbsDiff(got, expected) < 1e-5);
+    expectTensorsClose(got, expected, 1e-5, 'LayerNorm');
   });
 
   it('AdaIN: instance norm scaled by gamma and shifted by beta, per sample', () => {
@@ -63,7 +63,7 @@ describe('layers', () => {
       const n = Math.floor(i / (H * W * C));
       return v * gamma[n][i % C] + beta[n][i % C];
     });
-    assert.ok(maxAbsDiff(got, expected) < 1e-5);
+    expectTensorsClose(got, expected, 1e-5, 'AdaIN');
   });
 
   it('the MLP output splits layer by layer into beta (first) then gamma, in decoder order', () => {

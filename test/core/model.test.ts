@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { MsImageDis } from '../../munit-core/networks/discriminator.js';
 import { referenceShape } from '../../munit-core/layers/params.js';
-import { referenceSettings, useBackend } from './helpers.js';
+import { expectNoLeakedTensors, referenceSettings, useBackend } from './helpers.js';
 
 /** Parses shared/docs/reference-state-dict.txt (copied to test/fixtures): name -> shape, per network. */
 function referenceStateDict(): { gen: Map<string, number[]>; dis: Map<string, number[]> } {
@@ -74,8 +74,7 @@ describe('architecture', () => {
       const gen = new AdaINGen(v.inputDim, { ...s.gen, ...v.gen });
       const dis = new MsImageDis(v.inputDim, { ...s.dis, ...v.dis });
       const [h, w] = typeof v.size === 'number' ? [v.size, v.size] : v.size;
-      const before = tf.memory().numTensors;
-      tf.tidy(() => {
+      expectNoLeakedTensors(() => tf.tidy(() => {
         const x = tf.randomUniform([2, h, w, v.inputDim], -1, 1) as tf.Tensor4D;
         const { content, style } = gen.encode(x);
         const down = 2 ** gen.options.n_downsample;
@@ -93,8 +92,7 @@ describe('architecture', () => {
           assert.deepEqual(out.shape, [2, Math.floor(sh / f), Math.floor(sw / f), 1]);
           [sh, sw] = [Math.ceil(sh / 2), Math.ceil(sw / 2)];
         }
-      });
-      assert.equal(tf.memory().numTensors, before);
+      }));
       gen.dispose();
       dis.dispose();
     });

@@ -10,7 +10,7 @@ import { GenOptions, DisOptions } from '../../munit-core/networks/options.js';
 import { loadStateDict, toStateDict } from '../../munit-core/state-dict.js';
 import { TensorMap } from '../../munit-core/safetensors.js';
 import { referenceShape } from '../../munit-core/layers/params.js';
-import { relErr, useBackend } from './helpers.js';
+import { expectNoLeakedTensors, relErr, useBackend } from './helpers.js';
 
 interface Case {
   name: string;
@@ -86,34 +86,34 @@ describe('networks agree with PyTorch', () => {
       it('gradients of every trainable weight (through reflect padding, norms, AdaIN, pooling)', () => {
         const { gen, dis } = build();
         const vars = [...gen.params.entries.values(), ...dis.params.entries.values()].filter((e) => e.trainable);
-        const before = tf.memory().numTensors;
-        const { grads, value } = tf.variableGrads(() => {
-          const xs = x();
-          const { content, style: code } = gen.encode(xs);
-          const decoded = gen.decode(content, style());
-          // The fixture's loss: sum(decoded * r) + sum(style_code * r') + sum over scales sum(D(x) * r_s).
-          const terms = [
-            tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))),
-            tf.sum(tf.mul(code, tf.tensor2d(c.r_style, code.shape))),
-          ];
-          dis.apply(xs).forEach((out, i) => terms.push(tf.sum(tf.mul(out, tf.tensor(c.r_dis_nhwc[i], out.shape)))));
-          return tf.addN(terms) as tf.Scalar;
-        }, vars.map((e) => e.variable));
-        // Gradients that are zero in exact arithmetic (a conv bias before instance norm) are float noise here:
-        // measure every error against at least a thousandth of the largest gradient in the network.
-        const floor = 1e-3 * Math.max(...Object.values(c.grads).map((g) => Math.max(...g.map(Math.abs))));
-        for (const entry of vars) {
-          const prefix = dis.params.entries.get(entry.name) === entry ? 'dis.' : 'gen.';
-          const g = grads[entry.variable.name];
-          assert.ok(g, `no gradient for ${prefix}${entry.name}`);
-          const torchLayout = entry.kind === 'vector' ? g : tf.transpose(g, entry.kind === 'conv' ? [3, 2, 0, 1] : [1, 0]);
-          assert.deepEqual(torchLayout.shape, referenceShape(entry, entry.variable.shape));
-          const err = relErr(torchLayout.dataSync(), c.grads[prefix + entry.name], floor);
-          assert.ok(err < 2e-3, `${prefix}${entry.name}: relative error ${err}`);
-          if (torchLayout !== g) torchLayout.dispose();
-        }
-        tf.dispose([value, ...Object.values(grads)]);
-        assert.equal(tf.memory().numTensors, before);
+        expectNoLeakedTensors(() => {
+          const { grads, value } = tf.variableGrads(() => {
+            const xs = x();
+            const { content, style: code } = gen.encode(xs);
+            const decoded = gen.decode(content, style());
+            // The fixture's loss: sum(decoded * r) + sum(style_code * r') + sum over scales sum(D(x) * r_s).
+            const terms = [
+              tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))),
+              tf.sum(tf.mul(code, tf.tensor2d(c.r_style, code.shape))),
+            ];
+            dis.apply(xs).forEach((out, i) => terms.push(tf.sum(tf.mul(out, tf.tensor(c.r_dis_nhwc[i], out.shape)))));
+            return tf.addN(terms) as tf.Scalar;
+          }, vars.map((e) => e.variable));
+          // Gradients that are zero in exact arithmetic (a conv bias before instance norm) are float noise here:
+          // measure every error against at least a thousandth of the largest gradient in the network.
+          const floor = 1e-3 * Math.max(...Object.values(c.grads).map((g) => Math.max(...g.map(Math.abs))));
+          for (const entry of vars) {
+            const prefix = dis.params.entries.get(entry.name) === entry ? 'dis.' : 'gen.';
+            const g = grads[entry.variable.name];
+            assert.ok(g, `no gradient for ${prefix}${entry.name}`);
+            const torchLayout = entry.kind === 'vector' ? g : tf.transpose(g, entry.kind === 'conv' ? [3, 2, 0, 1] : [1, 0]);
+            assert.deepEqual(torchLayout.shape, referenceShape(entry, entry.variable.shape));
+            const err = relErr(torchLayout.dataSync(), c.grads[prefix + entry.name], floor);
+            assert.ok(err < 2e-3, `${prefix}${entry.name}: relative error ${err}`);
+            if (torchLayout !== g) torchLayout.dispose();
+          }
+          tf.dispose([value, ...Object.values(grads)]);
+        });
         gen.dispose();
         dis.dispose();
       });

@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { checkpointFile, completeCheckpoints, loadGenerators, resumeCheckpoint } from '../../munit-core/checkpoint.js';
 import { loadConfig, MunitConfig } from '../../munit-core/config/config.js';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { referenceShape } from '../../munit-core/layers/params.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { readSafetensors } from '../../munit-core/safetensors.js';
@@ -24,7 +24,7 @@ import { networkPair, optimizerPair, readNetworkPair, readOptimizerPair } from '
 import { decodeTorchFile, readTorchFile, tensorValues, TorchFileError, TorchTensor } from '../../munit-core/torch/torch-file.js';
 import { PickleCallable, unpickle } from '../../munit-core/torch/pickle.js';
 import { readZipDirectory } from '../../munit-core/torch/zip-reader.js';
-import { maxAbsDiff, seeded, useBackend } from './helpers.js';
+import { expectNoLeakedTensors, expectTensorsClose, maxAbsDiff, seeded, useBackend } from './helpers.js';
 
 const FIXTURES = path.join(__dirname, '../fixtures/torch');
 const RUN = path.join(FIXTURES, 'run/outputs/tiny');
@@ -103,36 +103,36 @@ describe('PyTorch files', () => {
     }
     assert.deepEqual(zip.get('a.enc_style.model.0.conv.weight')!.shape, [1, 3, 7, 7]);
     assert.deepEqual(zip.get('b.dec.model.0.model.0.model.0.norm.running_var')!.shape, [2]);
-    const before = tf.memory().numTensors;
-    const [fromZip, fromLegacy] = [generators(), generators()];
-    loadTorchGenerators(fromZip, path.join(ZIP, 'gen_00000002.pt'));
-    loadTorchGenerators(fromLegacy, path.join(LEGACY, 'gen_00000002.pt'));
-    for (const [name, entry] of fromZip.genB.params.entries) {
-      assert.deepEqual(entry.variable.dataSync(), fromLegacy.genB.params.get(name).dataSync(), name);
-    }
-    fromZip.dispose();
-    fromLegacy.dispose();
-    assert.equal(tf.memory().numTensors, before);
+    expectNoLeakedTensors(() => {
+      const [fromZip, fromLegacy] = [generators(), generators()];
+      loadTorchGenerators(fromZip, path.join(ZIP, 'gen_00000002.pt'));
+      loadTorchGenerators(fromLegacy, path.join(LEGACY, 'gen_00000002.pt'));
+      for (const [name, entry] of fromZip.genB.params.entries) {
+        assert.deepEqual(entry.variable.dataSync(), fromLegacy.genB.params.get(name).dataSync(), name);
+      }
+      fromZip.dispose();
+      fromLegacy.dispose();
+    });
   });
 
   it("translation with imported weights equals PyTorch's, and equals translation from the converted checkpoint", async () => {
     const expected = readTorchFile(path.join(FIXTURES, 'expected/translation.pt'));
     const { result } = await importQuietly({ source: RUN, outputPath: path.join(root, 'translate') });
-    const before = tf.memory().numTensors;
-    const [pt, ours] = [generators(), generators()];
-    loadTorchGenerators(pt, path.join(ZIP, 'gen_00000002.pt'));
-    loadGenerators(ours, checkpointFile(path.join(result.runDir, 'checkpoints'), 'gen', 2));
-    const x = nhwc(tensor(expected, 'x'));
-    const styles = tf.tensor2d(tensorValues(tensor(expected, 'styles')), [2, config.gen.style_dim]);
-    const fromPt = translateWithStyles(pt.genA, pt.genB, x, styles);
-    const fromOurs = translateWithStyles(ours.genA, ours.genB, x, styles);
-    const torchOut = nhwc(tensor(expected, 'a2b'));
-    assert.ok(maxAbsDiff(fromPt.dataSync(), torchOut.dataSync()) < 1e-5, `differs from PyTorch by ${maxAbsDiff(fromPt.dataSync(), torchOut.dataSync())}`);
-    assert.deepEqual(fromOurs.dataSync(), fromPt.dataSync());
-    tf.dispose([x, styles, fromPt, fromOurs, torchOut]);
-    pt.dispose();
-    ours.dispose();
-    assert.equal(tf.memory().numTensors, before);
+    expectNoLeakedTensors(() => {
+      const [pt, ours] = [generators(), generators()];
+      loadTorchGenerators(pt, path.join(ZIP, 'gen_00000002.pt'));
+      loadGenerators(ours, checkpointFile(path.join(result.runDir, 'checkpoints'), 'gen', 2));
+      const x = nhwc(tensor(expected, 'x'));
+      const styles = tf.tensor2d(tensorValues(tensor(expected, 'styles')), [2, config.gen.style_dim]);
+      const fromPt = translateWithStyles(pt.genA, pt.genB, x, styles);
+      const fromOurs = translateWithStyles(ours.genA, ours.genB, x, styles);
+      const torchOut = nhwc(tensor(expected, 'a2b'));
+      expectTensorsClose(fromPt, torchOut, 1e-5, 'translation from the .pt against PyTorch');
+      assert.deepEqual(fromOurs.dataSync(), fromPt.dataSync());
+      tf.dispose([x, styles, fromPt, fromOurs, torchOut]);
+      pt.dispose();
+      ours.dispose();
+    });
   });
 
   it('munit translate takes a reference gen_*.pt as its checkpoint, with the same output as the converted one', async () => {
@@ -171,9 +171,7 @@ describe('PyTorch files', () => {
   });
 
   it('imports a run: checkpoints with Adam moments, steps and iteration; metrics.jsonl from the TensorBoard logs', async () => {
-    const before = tf.memory().numTensors;
-    const { result, warnings } = await importQuietly({ source: RUN, outputPath: path.join(root, 'imported') });
-    assert.equal(tf.memory().numTensors, before);
+    const { result, warnings } = await expectNoLeakedTensors(() => importQuietly({ source: RUN, outputPath: path.join(root, 'imported') }));
     const runDir = path.join(root, 'imported', 'tiny');
     assert.equal(result.runDir, runDir);
     assert.equal(result.iteration, 2);
@@ -215,40 +213,40 @@ describe('PyTorch files', () => {
     const { result } = await importQuietly({ source: RUN, outputPath: path.join(root, 'resume') });
     const step3 = readTorchFile(path.join(FIXTURES, 'expected/adam_step3.pt'));
     const after = step3 instanceof Map ? (step3.get('after') as Map<string, TorchTensor>) : assert.fail('adam_step3.pt');
-    const before = tf.memory().numTensors;
-    const trainer = new MunitTrainer(config);
-    const resumed = resumeCheckpoint(trainer, path.join(result.runDir, 'checkpoints'));
-    assert.equal(resumed.iteration, 2);
-    assert.deepEqual([trainer.iteration, trainer.genOpt.step, trainer.disOpt.step], [2, 2, 2]);
-    // The fixture's gradients: parameter k (optimizer order), flat element i (PyTorch layout): sin(0.37 i + k).
-    const entries = [trainer.genA.params, trainer.genB.params].flatMap((p) => [...p.entries.values()].filter((e) => e.trainable));
-    const grads = entries.map((e, k) =>
-      tf.tidy(() => {
-        const torchLayout = tf.tensor(Float32Array.from({ length: e.variable.size }, (_, i) => Math.sin(0.37 * i + k)), referenceShape(e, e.variable.shape));
-        return e.kind === 'vector' ? torchLayout : tf.transpose(torchLayout, e.kind === 'conv' ? [2, 3, 1, 0] : [1, 0]);
-      }),
-    );
-    trainer.genOpt.apply(grads, 1e-4);
-    tf.dispose(grads);
-    let worst = 0;
-    for (const [net, params] of [['a', trainer.genA.params], ['b', trainer.genB.params]] as const) {
-      for (const e of params.entries.values()) {
-        if (!e.trainable) continue;
-        const ours = tf.tidy(() => (e.kind === 'vector' ? e.variable.clone() : tf.transpose(e.variable, e.kind === 'conv' ? [3, 2, 0, 1] : [1, 0])).dataSync());
-        worst = Math.max(worst, maxAbsDiff(ours, tensorValues(tensor(after, `${net}.${e.name}`))));
+    expectNoLeakedTensors(() => {
+      const trainer = new MunitTrainer(config);
+      const resumed = resumeCheckpoint(trainer, path.join(result.runDir, 'checkpoints'));
+      assert.equal(resumed.iteration, 2);
+      assert.deepEqual([trainer.iteration, trainer.genOpt.step, trainer.disOpt.step], [2, 2, 2]);
+      // The fixture's gradients: parameter k (optimizer order), flat element i (PyTorch layout): sin(0.37 i + k).
+      const entries = [trainer.genA.params, trainer.genB.params].flatMap((p) => [...p.entries.values()].filter((e) => e.trainable));
+      const grads = entries.map((e, k) =>
+        tf.tidy(() => {
+          const torchLayout = tf.tensor(Float32Array.from({ length: e.variable.size }, (_, i) => Math.sin(0.37 * i + k)), referenceShape(e, e.variable.shape));
+          return e.kind === 'vector' ? torchLayout : tf.transpose(torchLayout, e.kind === 'conv' ? [2, 3, 1, 0] : [1, 0]);
+        }),
+      );
+      trainer.genOpt.apply(grads, 1e-4);
+      tf.dispose(grads);
+      let worst = 0;
+      for (const [net, params] of [['a', trainer.genA.params], ['b', trainer.genB.params]] as const) {
+        for (const e of params.entries.values()) {
+          if (!e.trainable) continue;
+          const ours = tf.tidy(() => (e.kind === 'vector' ? e.variable.clone() : tf.transpose(e.variable, e.kind === 'conv' ? [3, 2, 0, 1] : [1, 0])).dataSync());
+          worst = Math.max(worst, maxAbsDiff(ours, tensorValues(tensor(after, `${net}.${e.name}`))));
+        }
       }
-    }
-    // A wrong moment or step count would be off by about lr (1e-4) per weight.
-    assert.ok(worst < 1e-6, `weights after the third step differ from PyTorch's by ${worst}`);
-    trainer.dispose();
-    assert.equal(tf.memory().numTensors, before);
+      // A wrong moment or step count would be off by about lr (1e-4) per weight.
+      assert.ok(worst < 1e-6, `weights after the third step differ from PyTorch's by ${worst}`);
+      trainer.dispose();
+    });
   });
 
   it('munit train --resume continues an imported run, and its metrics follow the imported history', async () => {
     const dataRoot = path.join(root, 'data');
     await generateDemoDataset(dataRoot, { size: 16, count: 2, testCount: 1, seed: 3 });
     const configPath = path.join(root, 'tiny.yaml');
-    const dataRootLine = DEMO_CONFIG_YAML(dataRoot, 16).match(/^data_root:.*$/m)![0];
+    const dataRootLine = demoConfigYaml(dataRoot, 16).match(/^data_root:.*$/m)![0];
     fs.writeFileSync(configPath, fs.readFileSync(CONFIG, 'utf8').replace(/^data_root:.*$/m, dataRootLine).replace(/^max_iter:.*$/m, 'max_iter: 3'));
     const outputPath = path.join(root, 'train');
     await importQuietly({ source: RUN, outputPath });

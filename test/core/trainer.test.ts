@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Adam } from '../../munit-core/adam.js';
 import { learningRateAt } from '../../munit-core/lr-schedule.js';
 import { MunitTrainer, NonFiniteLossError, GEN_LOSS_TERMS, DIS_LOSS_TERMS } from '../../munit-core/trainer.js';
-import { randomImage, seeded, tinySettings, useBackend } from './helpers.js';
+import { expectNoLeakedTensors, expectTensorsClose, randomImage, seeded, tinySettings, useBackend } from './helpers.js';
 
 const SIZE = 16;
 
@@ -35,9 +35,7 @@ describe('trainer', () => {
   it('one iteration reports every loss term, the lr and the time, and leaks no tensor', async () => {
     const t = new MunitTrainer(tinySettings({ recon_x_cyc_w: 1 }), { seed: 1 });
     const [xA, xB] = batch(1);
-    const before = tf.memory().numTensors;
-    const m = await t.step(xA, xB);
-    assert.equal(tf.memory().numTensors, before);
+    const m = await expectNoLeakedTensors(() => t.step(xA, xB));
     assert.equal(m.iteration, 1);
     assert.equal(m.lr, 0.0001);
     assert.ok(m.seconds_per_iter > 0);
@@ -105,9 +103,7 @@ describe('trainer', () => {
   });
 
   it('creating and disposing a trainer leaves no tensor behind', () => {
-    const before = tf.memory().numTensors;
-    new MunitTrainer(tinySettings(), { seed: 9 }).dispose();
-    assert.equal(tf.memory().numTensors, before);
+    expectNoLeakedTensors(() => new MunitTrainer(tinySettings(), { seed: 9 }).dispose());
   });
 
   it('vgg_w > 0 without VGG-16 weights is an error before training starts', () => {
@@ -120,14 +116,12 @@ describe('trainer', () => {
     const bad = tf.fill([1, SIZE, SIZE, 3], NaN) as tf.Tensor4D;
     const before = t.genA.params.get('dec.model.5.conv.weight').dataSync().slice();
     const dBefore = t.disA.params.get('cnns.0.0.conv.weight').dataSync().slice();
-    const tensors = tf.memory().numTensors;
-    await assert.rejects(t.step(bad, xB), (err: unknown) => {
+    await expectNoLeakedTensors(() => assert.rejects(t.step(bad, xB), (err: unknown) => {
       assert.ok(err instanceof NonFiniteLossError);
       assert.equal(err.iteration, 1);
       assert.match(err.message, /loss_dis_a is NaN at iteration 1/);
       return true;
-    });
-    assert.equal(tf.memory().numTensors, tensors);
+    }));
     assert.deepEqual(t.disA.params.get('cnns.0.0.conv.weight').dataSync(), dBefore);
     assert.deepEqual(t.genA.params.get('dec.model.5.conv.weight').dataSync(), before);
     tf.dispose([xA, xB, bad]);
@@ -165,8 +159,7 @@ describe('trainer', () => {
       adam.apply([gt], 0.01);
       gt.dispose();
     });
-    const got = p.dataSync();
-    value.forEach((e, i) => assert.ok(Math.abs(got[i] - e) < 1e-6, `${got[i]} vs ${e}`));
+    expectTensorsClose(p, value, 1e-6, 'Adam update');
     adam.dispose();
     p.dispose();
   });

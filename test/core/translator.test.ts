@@ -9,7 +9,7 @@ import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { MunitTrainer } from '../../munit-core/trainer.js';
 import { eagerTranslator, translateWithStyles } from '../../munit-core/translate.js';
-import { randomImage, relErr, seeded, tinySettings, useBackend } from './helpers.js';
+import { expectNoLeakedTensors, randomImage, relErr, seeded, tinySettings, useBackend } from './helpers.js';
 
 const CPU = { provider: 'cpu' as const, threads: 2 };
 
@@ -30,24 +30,23 @@ describe('translation on the compiled engine', () => {
     const x = randomImage(rng, 1, 20, 28, 3);
     const styles = tf.tensor2d(Array.from({ length: 12 }, () => rng() * 2 - 1), [3, 4]);
     const translator = new CompiledTranslator(CPU);
-    const before = tf.memory().numTensors;
-    const [source, target] = [trainer.genA, trainer.genB];
+    await expectNoLeakedTensors(async () => {
+      const [source, target] = [trainer.genA, trainer.genB];
 
-    const expected = await values(eagerTranslator.translate(source, target, x, styles));
-    const got = await values(translator.translate(source, target, x, styles));
-    assert.equal(got.length, 3 * 20 * 28 * 3);
-    assert.ok(relErr(got, expected) < 1e-4, `translation: ${relErr(got, expected)}`);
-    const style = await values(translator.encodeStyle(target, x));
-    assert.ok(relErr(style, await values(eagerTranslator.encodeStyle(target, x))) < 1e-4, 'style code');
+      const expected = await values(eagerTranslator.translate(source, target, x, styles));
+      const got = await values(translator.translate(source, target, x, styles));
+      assert.equal(got.length, 3 * 20 * 28 * 3);
+      assert.ok(relErr(got, expected) < 1e-4, `translation: ${relErr(got, expected)}`);
+      const style = await values(translator.encodeStyle(target, x));
+      assert.ok(relErr(style, await values(eagerTranslator.encodeStyle(target, x))) < 1e-4, 'style code');
 
-    // A training update replaces a weight's data: the next call must use it, not the feed cached for the old data.
-    const w = target.params.entries.get('mlp.model.2.fc.weight')!.variable;
-    tf.tidy(() => w.assign(tf.mul(w, 1.5)));
-    const moved = await values(translator.translate(source, target, x, styles));
-    assert.ok(relErr(moved, expected) > 1e-3, 'the new weight changes the translation');
-    assert.ok(relErr(moved, await values(eagerTranslator.translate(source, target, x, styles))) < 1e-4, 'with the new weight');
-
-    assert.equal(tf.memory().numTensors, before, 'tensors left after the translations');
+      // A training update replaces a weight's data: the next call must use it, not the feed cached for the old data.
+      const w = target.params.entries.get('mlp.model.2.fc.weight')!.variable;
+      tf.tidy(() => w.assign(tf.mul(w, 1.5)));
+      const moved = await values(translator.translate(source, target, x, styles));
+      assert.ok(relErr(moved, expected) > 1e-3, 'the new weight changes the translation');
+      assert.ok(relErr(moved, await values(eagerTranslator.translate(source, target, x, styles))) < 1e-4, 'with the new weight');
+    }, 0, 'tensors left after the translations');
     translator.dispose();
     tf.dispose([x, styles]);
     trainer.dispose();

@@ -102,9 +102,25 @@ test('Start Training with a broken config reports the validation error and start
   const folder = vscode.workspace.workspaceFolders![0].uri;
   const config = vscode.Uri.joinPath(folder, 'broken.yaml');
   await vscode.workspace.fs.writeFile(config, new TextEncoder().encode('gen:\n  dim: 16\ndis:\n  dim: 16\nmax_iter: -3\ndata_root: ./nowhere\n'));
-  const status = await vscode.commands.executeCommand('munit.startTraining', config.fsPath);
+  // A failed command logs `<command>: <message>` to the MUNIT channel and shows the same message as a notification.
+  const errors: string[] = [];
+  const error = munit.output.error;
+  munit.output.error = (message: string | Error, ...args: unknown[]) => {
+    errors.push(String(message));
+    error.call(munit.output, message, ...args);
+  };
+  let status: unknown;
+  try {
+    status = await vscode.commands.executeCommand('munit.startTraining', config.fsPath);
+  } finally {
+    munit.output.error = error;
+  }
   assert.equal(status, undefined, 'no job status');
   assert.equal(munit.jobs.active, undefined);
+  assert.equal(errors.length, 1, `one error reported: ${JSON.stringify(errors)}`);
+  // The validation's message: the file, the bad key and its value.
+  assert.match(errors[0], /^munit\.startTraining: .*broken\.yaml/);
+  assert.match(errors[0], /max_iter: must be at least 1, but it is -3/);
 });
 
 test('Open PyTorch Run imports a reference run into the workspace and opens its loss curves', async () => {

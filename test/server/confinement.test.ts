@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import {
   Diagnostic, DidChangeConfigurationNotification, DidOpenTextDocumentNotification, NotificationType, PublishDiagnosticsNotification, PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import * as P from '../../server/protocol.js';
 import { ServerSession, startServer } from './lsp.js';
 
@@ -26,7 +26,7 @@ const listing = (dir: string) => (fs.existsSync(dir) ? (fs.readdirSync(dir, { re
 const messageOf = (d: Diagnostic) => (typeof d.message === 'string' ? d.message : d.message.value);
 
 function writeConfig(file: string, data: string, extra = ''): string {
-  const text = DEMO_CONFIG_YAML('PLACEHOLDER', SIZE).replace(/^data_root:.*$/m, data) + `\n${extra}\n`;
+  const text = demoConfigYaml('PLACEHOLDER', SIZE).replace(/^data_root:.*$/m, data) + `\n${extra}\n`;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text.replace(/^snapshot_save_iter:.*$/m, 'snapshot_save_iter: 1000'));
   return file;

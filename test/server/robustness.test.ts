@@ -12,7 +12,7 @@ import {
   CodeLensRequest, CompletionRequest, DidOpenTextDocumentNotification, ExecuteCommandRequest, HoverRequest, InitializeRequest,
   LogMessageNotification, NotificationType, PublishDiagnosticsNotification, PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { codeLenses } from '../../server/config-language.js';
 import * as P from '../../server/protocol.js';
 import { ServerSession, startServer } from './lsp.js';
@@ -190,7 +190,7 @@ describe('the server over stdio with hostile documents and params', () => {
   let version = 1;
   const diagnosticsType = new NotificationType<PublishDiagnosticsParams>(PublishDiagnosticsNotification.method);
   const open = (uri: string, text: string) => void server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'yaml', version: version++, text } });
-  const config = (overrides: string) => `${DEMO_CONFIG_YAML(dataRoot, SIZE).replace(/^data_root:.*$/m, '')}\n${overrides}\n`;
+  const config = (overrides: string) => `${demoConfigYaml(dataRoot, SIZE).replace(/^data_root:.*$/m, '')}\n${overrides}\n`;
   const alive = async () => {
     const keys = await server.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: 'untitled:Untitled-1' }, position: { line: 0, character: 0 } });
     assert.ok(Array.isArray(keys));

@@ -13,7 +13,7 @@ import {
   PublishDiagnosticsParams, WorkDoneProgressBegin, WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol';
 import { completeCheckpoints } from '../../munit-core/checkpoint.js';
-import { DEMO_CONFIG_YAML, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
+import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import * as P from '../../server/protocol.js';
 import { ServerSession, startServer } from './lsp.js';
 
@@ -24,7 +24,7 @@ let server: ServerSession;
 
 /** The demo config (32x32, dim 16, n_res 2, two discriminator scales) with `key: value` overrides. */
 function writeConfig(name: string, overrides: Record<string, string | number>): string {
-  let text = DEMO_CONFIG_YAML(dataRoot, SIZE);
+  let text = demoConfigYaml(dataRoot, SIZE);
   for (const [key, value] of Object.entries(overrides)) text = text.replace(new RegExp(`^(\\s*)${key}:.*$`, 'm'), `$1${key}: ${value}`);
   const file = path.join(workspace, `${name}.yaml`);
   fs.writeFileSync(file, text);
@@ -82,7 +82,7 @@ describe('the MUNIT server over stdio', () => {
 
   it('publishes diagnostics for a broken config, with a quick fix for a misspelt key', async () => {
     const file = path.join(workspace, 'broken.yaml');
-    const text = DEMO_CONFIG_YAML(path.join(workspace, 'no-such-data'), SIZE).replace('lr_policy: step', 'lr_polcy: step').replace('gan_w: 1 ', 'gan_w: -2 ');
+    const text = demoConfigYaml(path.join(workspace, 'no-such-data'), SIZE).replace('lr_policy: step', 'lr_polcy: step').replace('gan_w: 1 ', 'gan_w: -2 ');
     const uri = openDocument(file, text);
     const diags = await diagnosticsFor(uri, (d) => d.length > 0);
     const unknown = diags.find((d) => d.code === 'unknown-key');
@@ -95,7 +95,7 @@ describe('the MUNIT server over stdio', () => {
     assert.equal(actions[0].edit.changes[uri][0].newText, 'lr_policy');
 
     // Fixing the text clears the diagnostics.
-    const fixed = DEMO_CONFIG_YAML(dataRoot, SIZE);
+    const fixed = demoConfigYaml(dataRoot, SIZE);
     void server.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: version++ }, contentChanges: [{ text: fixed }] });
     assert.deepEqual(await diagnosticsFor(uri, (d) => d.length === 0), []);
   });
@@ -107,7 +107,7 @@ describe('the MUNIT server over stdio', () => {
   });
 
   it('answers hover, completion and code lenses in a config', async () => {
-    const text = DEMO_CONFIG_YAML(dataRoot, SIZE) + '\n\n';
+    const text = demoConfigYaml(dataRoot, SIZE) + '\n\n';
     const uri = openDocument(path.join(workspace, 'lang.yaml'), text);
     const lines = text.split('\n');
     const reconLine = lines.findIndex((l) => l.startsWith('recon_x_w'));
@@ -189,7 +189,7 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('answers hover and completion while a step is in flight', async () => {
-      const uri = openDocument(path.join(workspace, 'during.yaml'), DEMO_CONFIG_YAML(dataRoot, SIZE));
+      const uri = openDocument(path.join(workspace, 'during.yaml'), demoConfigYaml(dataRoot, SIZE));
       for (let k = 0; k < 3; k++) {
         await server.next(P.Metrics.type, (p) => p.jobId === job.jobId);
         // The next iteration is now in flight in the engine worker.

@@ -1,7 +1,8 @@
 // Activations: pick an image and a layer; the host runs the model and answers with the layer's feature maps
 // (tiled), per-channel statistics (a sortable table), the numbers themselves for 1-D outputs, and for AdaIN layers
 // the gamma/beta the MLP made from the style code.
-import { css, html, nothing, type PropertyDeclarations } from 'lit';
+import { css, html, nothing } from 'lit';
+import { state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -47,31 +48,14 @@ export class ActivationsView extends PanelElement<ActivationsContract> {
       }
     `,
   ];
-  static override properties: PropertyDeclarations = {
-    ...PanelElement.properties,
-    images: { state: true },
-    graph: { state: true },
-    result: { state: true },
-    busy: { state: true },
-    error: { state: true },
-  };
 
-  declare private images: string[];
-  declare private graph: ArchitectureGraph | undefined;
-  declare private result: ActivationsResult | undefined;
-  declare private busy: boolean;
-  declare private error: string | undefined;
+  @state() private accessor images: string[] = [];
+  @state() private accessor graph: ArchitectureGraph | undefined;
+  @state() private accessor result: ActivationsResult | undefined;
+  @state() private accessor busy = false;
+  @state() private accessor error: string | undefined;
   /** Only the answer to the newest request is shown. */
   private requestSeq = 0;
-
-  constructor() {
-    super();
-    this.images = [];
-    this.graph = undefined;
-    this.result = undefined;
-    this.busy = false;
-    this.error = undefined;
-  }
 
   protected initialState(): State {
     return { sort: { column: 'channel', descending: false } };

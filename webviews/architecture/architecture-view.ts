@@ -1,6 +1,7 @@
 // The architecture panel: the model graph laid out by ELK, drawn as SVG, with groups that collapse into one box,
 // pan (drag) and zoom (wheel) around the pointer, and a click on an inspectable layer to see its activations.
-import { css, html, nothing, svg, type PropertyDeclarations } from 'lit';
+import { css, html, nothing, svg } from 'lit';
+import { state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
@@ -124,25 +125,14 @@ export class ArchitectureView extends PanelElement<ArchitectureContract> {
       }
     `,
   ];
-  static override properties: PropertyDeclarations = {
-    ...PanelElement.properties,
-    layout: { state: true },
-    view: { state: true },
-  };
 
-  declare private layout: Layout | undefined;
-  declare private view: View;
+  @state() private accessor layout: Layout | undefined;
+  @state() private accessor view: View = { x: 0, y: 0, scale: 1 };
   private result: ArchitectureResult | undefined;
   /** Bumped per layout so an older, slower layout cannot overwrite a newer one. */
   private layoutRun = 0;
   private fitPending = true;
   private drag: { x: number; y: number; moved: boolean } | undefined;
-
-  constructor() {
-    super();
-    this.layout = undefined;
-    this.view = { x: 0, y: 0, scale: 1 };
-  }
 
   protected initialState(): State {
     return { domain: 'a', collapsed: [] };

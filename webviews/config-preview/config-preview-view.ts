@@ -1,6 +1,7 @@
 // Config preview: beside a MUNIT config being edited, what the edit produces: its problems, test images translated
 // with the edited inference settings, and what the data pipeline makes of the first training images.
-import { css, html, nothing, type PropertyDeclarations } from 'lit';
+import { css, html, nothing } from 'lit';
+import { state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-progress-bar/index.js';
 import type { ConfigPreviewResult } from '../../server/protocol.js';
 import type { ConfigPreviewContract, NotificationOf } from '../protocol.js';
@@ -34,20 +35,9 @@ export class ConfigPreviewView extends PanelElement<ConfigPreviewContract> {
       }
     `,
   ];
-  static override properties: PropertyDeclarations = {
-    ...PanelElement.properties,
-    result: { state: true },
-    updating: { state: true },
-  };
 
-  declare private result: ConfigPreviewResult | undefined;
-  declare private updating: boolean;
-
-  constructor() {
-    super();
-    this.result = undefined;
-    this.updating = false;
-  }
+  @state() private accessor result: ConfigPreviewResult | undefined;
+  @state() private accessor updating = false;
 
   protected initialState(): State {
     return {};

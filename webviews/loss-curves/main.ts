@@ -1,4 +1,4 @@
 import { mountPanel } from '../shared/panel.js';
-import { LossCurves } from './loss-curves.js';
+import { LossCurvesView } from './loss-curves-view.js';
 
-mountPanel(new LossCurves());
+mountPanel(new LossCurvesView());

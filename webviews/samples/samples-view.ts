@@ -1,6 +1,7 @@
 // The labelled sample grids over the iterations of a run, one step slider for all of them; while "follow live" is
 // on, each new set of grids from the running job is shown as it arrives.
-import { css, html, type PropertyDeclarations } from 'lit';
+import { css, html } from 'lit';
+import { state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { SamplesParams } from '../../server/protocol.js';
 import type { NotificationOf, SamplesContract } from '../protocol.js';
@@ -28,15 +29,9 @@ export class SamplesView extends PanelElement<SamplesContract> {
       }
     `,
   ];
-  static override properties: PropertyDeclarations = { ...PanelElement.properties, steps: { state: true } };
 
   /** One entry per iteration, in order. */
-  declare private steps: SamplesParams[];
-
-  constructor() {
-    super();
-    this.steps = [];
-  }
+  @state() private accessor steps: SamplesParams[] = [];
 
   protected initialState(): State {
     return { followLive: true };

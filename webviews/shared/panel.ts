@@ -1,16 +1,15 @@
 // What every panel element shares: its host connection, its UI state (restored from VS Code's saved state, saved on
 // every change), the 'ready' handshake, and mounting by the panel's main.ts.
-import { LitElement, type PropertyDeclarations } from 'lit';
+import { LitElement } from 'lit';
+import { state } from 'lit/decorators.js';
 import type { NotificationOf, PanelContract } from '../protocol.js';
 import { HostConnection } from './host.js';
 import { theme } from './theme.js';
 
 export abstract class PanelElement<C extends PanelContract> extends LitElement {
   static override styles = [theme];
-  static override properties: PropertyDeclarations = { ui: { state: true } };
-
-  // `declare`: a class field would shadow lit's reactive accessor under ES2022 class-field semantics.
-  declare protected ui: C['state'];
+  /** Set by attach, before the first render. */
+  @state() protected accessor ui!: C['state'];
   protected host!: HostConnection<C>;
 
   protected abstract initialState(): C['state'];

@@ -1,7 +1,8 @@
 // Tuning: the running job's loss weights, learning rate and intervals, changed live (the loss curves mark the
 // iteration where a change took effect), and the style code as one slider per dimension with the translation of an
 // image updating as the sliders move.
-import { css, html, nothing, type PropertyDeclarations } from 'lit';
+import { css, html, nothing } from 'lit';
+import { state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-single-select/index.js';
@@ -70,42 +71,19 @@ export class TuningView extends PanelElement<TuningContract> {
       }
     `,
   ];
-  static override properties: PropertyDeclarations = {
-    ...PanelElement.properties,
-    job: { state: true },
-    settings: { state: true },
-    edits: { state: true },
-    applied: { state: true },
-    images: { state: true },
-    translation: { state: true },
-    busy: { state: true },
-    error: { state: true },
-  };
 
-  declare private job: JobStatus | null;
-  declare private settings: TunableSettings | null;
+  @state() private accessor job: JobStatus | null = null;
+  @state() private accessor settings: TunableSettings | null = null;
   /** Field texts the person typed, by key, until applied. */
-  declare private edits: Partial<Record<Key, string>>;
-  declare private applied: string | undefined;
-  declare private images: string[];
-  declare private translation: TranslateResult | undefined;
-  declare private busy: boolean;
-  declare private error: string | undefined;
+  @state() private accessor edits: Partial<Record<Key, string>> = {};
+  @state() private accessor applied: string | undefined;
+  @state() private accessor images: string[] = [];
+  @state() private accessor translation: TranslateResult | undefined;
+  @state() private accessor busy = false;
+  @state() private accessor error: string | undefined;
   private debounce: ReturnType<typeof setTimeout> | undefined;
   /** A translation asked for while another was running: only the newest waits, older ones are dropped. */
   private queued: StyleChoice | undefined;
-
-  constructor() {
-    super();
-    this.job = null;
-    this.settings = null;
-    this.edits = {};
-    this.applied = undefined;
-    this.images = [];
-    this.translation = undefined;
-    this.busy = false;
-    this.error = undefined;
-  }
 
   protected initialState(): State {
     return { direction: 'a2b', style: [] };

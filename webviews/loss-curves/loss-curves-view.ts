@@ -3,7 +3,8 @@
 // only re-created when the set of series, the y scale or the theme changes.
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css';
-import { css, html, svg, unsafeCSS, type PropertyDeclarations } from 'lit';
+import { css, html, svg, unsafeCSS } from 'lit';
+import { state } from 'lit/decorators.js';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { LossCurvesContract, NotificationOf, RunHistory } from '../protocol.js';
@@ -16,7 +17,7 @@ import { RunSeries, type Column } from './runs.js';
 
 type State = LossCurvesContract['state'];
 
-export class LossCurves extends PanelElement<LossCurvesContract> {
+export class LossCurvesView extends PanelElement<LossCurvesContract> {
   static override styles = [
     theme,
     unsafeCSS(uplotCss),
@@ -77,10 +78,9 @@ export class LossCurves extends PanelElement<LossCurvesContract> {
       }
     `,
   ];
-  static override properties: PropertyDeclarations = { ...PanelElement.properties, cursorIdx: { state: true } };
 
   /** The data point under the cursor, for the readout; null when the cursor is off the chart. */
-  declare private cursorIdx: number | null;
+  @state() private accessor cursorIdx: number | null = null;
   /** The uPlot instance (public so tests can read what it draws). */
   chart: uPlot | undefined;
   private runs: RunSeries[] = [];
@@ -93,11 +93,6 @@ export class LossCurves extends PanelElement<LossCurvesContract> {
   private needsSmoothing = false;
   private readonly resize = new ResizeObserver(() => this.fitChart());
   private readonly themeWatch = new MutationObserver(() => this.rebuildChart());
-
-  constructor() {
-    super();
-    this.cursorIdx = null;
-  }
 
   protected initialState(): State {
     return { runFolders: [], hidden: [], smoothing: 0.6, logScale: false };
@@ -411,4 +406,4 @@ function swatch(colour: string) {
   return html`<svg class="swatch" width="14" height="4" aria-hidden="true">${svg`<rect width="14" height="4" fill=${colour}></rect>`}</svg>`;
 }
 
-customElements.define('munit-loss-curves', LossCurves);
+customElements.define('munit-loss-curves', LossCurvesView);
