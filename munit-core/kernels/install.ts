@@ -3,6 +3,7 @@ import { registerMirrorPadGradient } from './mirror-pad-gradient.js';
 import { registerFastConvGradients } from './conv-gradients.js';
 import { registerWasmIdentity } from './wasm-identity.js';
 import { registerWasmSlice } from './wasm-slice.js';
+import { registerWasmSum } from './wasm-sum.js';
 
 export function installGradientFixes(tfBackendName: string): void {
   // tfjs-core 4.22's MirrorPad gradient drops the reflected border contributions on every backend.
@@ -13,5 +14,6 @@ export function installGradientFixes(tfBackendName: string): void {
   if (tfBackendName === 'wasm') {
     registerWasmSlice();
     registerWasmIdentity();
+    registerWasmSum();
   }
 }
