@@ -6,6 +6,7 @@ import {
   type CloseHandlerResult, type ErrorHandler, type ErrorHandlerResult, type LanguageClientOptions, type ServerOptions,
 } from 'vscode-languageclient/node';
 import { BACKEND_ENV } from '../munit-core/backend-choices.js';
+import { ENGINE_ENV } from '../munit-core/onnx/engine-names.js';
 import type { MunitSettings } from './settings.js';
 
 /** Also the prefix of the `munit.trace.server` setting, which vscode-languageclient reads by the client's id. */
@@ -17,7 +18,7 @@ export function createClient(extensionUri: vscode.Uri, output: vscode.LogOutputC
   const module = vscode.Uri.joinPath(extensionUri, 'dist', 'server.js').fsPath;
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (settings.backend !== 'auto') env[BACKEND_ENV] = settings.backend;
-  if (settings.engine !== 'auto') env.MUNIT_ENGINE = settings.engine;
+  if (settings.engine !== 'auto') env[ENGINE_ENV] = settings.engine;
   const serverOptions: ServerOptions = {
     module,
     transport: TransportKind.ipc,

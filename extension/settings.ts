@@ -1,9 +1,10 @@
 // The `munit.*` settings (declared with their descriptions in package.json `contributes.configuration`), read typed.
 import * as vscode from 'vscode';
 import type { BackendChoice } from '../munit-core/backend-choices.js';
+import type { EngineName } from '../munit-core/onnx/engine-names.js';
 
 export type Backend = 'auto' | BackendChoice;
-export type Engine = 'auto' | 'onnx' | 'tfjs';
+export type Engine = 'auto' | EngineName;
 
 export interface MunitSettings {
   backend: Backend;

@@ -4,17 +4,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MunitTrainer } from '../trainer.js';
 import { eagerTranslator, Translator } from '../translate.js';
+import { ENGINE_ENV, ENGINE_NAMES, EngineName, ONNX_PROVIDERS, OnnxProvider, PROVIDER_ENV } from './engine-names.js';
+
+export type { EngineName, OnnxProvider } from './engine-names.js';
 import type { ImageShapes } from './compiled-step.js';
-
-/** onnxruntime's execution providers, fastest first: CUDA (an optional install), WebGPU (bundled), the CPU. */
-export type OnnxProvider = 'cuda' | 'webgpu' | 'cpu';
-export const ONNX_PROVIDERS: readonly OnnxProvider[] = ['cuda', 'webgpu', 'cpu'];
-
-export type EngineName = 'onnx' | 'tfjs';
-export const ENGINE_NAMES: readonly EngineName[] = ['onnx', 'tfjs'];
-/** Forces an engine: `MUNIT_ENGINE=onnx|tfjs`; `MUNIT_ONNX_PROVIDER=cuda|webgpu|cpu` forces onnxruntime's provider. */
-export const ENGINE_ENV = 'MUNIT_ENGINE';
-export const PROVIDER_ENV = 'MUNIT_ONNX_PROVIDER';
 
 export interface EngineChoice {
   engine: EngineName;

@@ -3,9 +3,16 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { test } from 'node:test';
 import { BACKEND_CHOICES } from '../../munit-core/backend-choices.js';
+import { ENGINE_NAMES } from '../../munit-core/onnx/engine-names.js';
 
 test("munit.backend offers 'auto' and every backend the server can start", () => {
   const manifest = JSON.parse(fs.readFileSync('package.json', 'utf8'));
   const offered: string[] = manifest.contributes.configuration.properties['munit.backend'].enum;
   assert.deepEqual([...offered].sort(), ['auto', ...BACKEND_CHOICES].sort());
+});
+
+test("munit.engine offers 'auto' and every engine the server can run", () => {
+  const manifest = JSON.parse(fs.readFileSync('package.json', 'utf8'));
+  const offered: string[] = manifest.contributes.configuration.properties['munit.engine'].enum;
+  assert.deepEqual([...offered].sort(), ['auto', ...ENGINE_NAMES].sort());
 });
