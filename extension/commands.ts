@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CHECKPOINTS_FOLDER } from '../munit-core/run-folder.js';
 import * as P from '../server/protocol.js';
 import type { MunitContext } from './context.js';
 import type { PanelSource } from './panels/panel-host.js';
@@ -51,7 +52,7 @@ async function reportFailure(munit: MunitContext, id: string, run: () => unknown
 async function startTraining(munit: MunitContext, arg: unknown): Promise<P.JobStatus | undefined> {
   const configPath = await munit.configs.resolve(arg, 'Config to train');
   if (!configPath) return undefined;
-  const checkpoints = path.join(munit.configs.runFolder(configPath), 'checkpoints');
+  const checkpoints = path.join(munit.configs.runFolder(configPath), CHECKPOINTS_FOLDER);
   let resume = false;
   if (fs.existsSync(checkpoints) && fs.readdirSync(checkpoints).some((f) => f.startsWith('gen_'))) {
     const choice = await vscode.window.showQuickPick(

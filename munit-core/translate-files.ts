@@ -8,6 +8,7 @@ import { decodeImageFile, resizedSize, transformImage } from './data/image-file.
 import { listImageFolder } from './data/dataset.js';
 import { AdaINGen } from './networks/generator.js';
 import { Rng } from './random.js';
+import { CHECKPOINTS_FOLDER } from './run-folder.js';
 import { encodePng } from './samples.js';
 import { loadTorchGenerators } from './torch/import-run.js';
 import { chooseEngine, startTranslator } from './onnx/engine-choice.js';
@@ -38,7 +39,7 @@ export interface TranslateFilesOptions {
 export function findGeneratorFile(checkpoint: string): string {
   if (!fs.existsSync(checkpoint)) throw new Error(`checkpoint ${checkpoint} does not exist`);
   if (fs.statSync(checkpoint).isFile()) return checkpoint;
-  for (const dir of [checkpoint, path.join(checkpoint, 'checkpoints')]) {
+  for (const dir of [checkpoint, path.join(checkpoint, CHECKPOINTS_FOLDER)]) {
     const its = completeCheckpoints(dir);
     if (its.length) return checkpointFile(dir, 'gen', its.at(-1)!);
   }
