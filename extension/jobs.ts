@@ -1,10 +1,14 @@
 // The training jobs of the running server as its notifications describe them, with the latest metrics of each, and
 // the context keys that show or hide the commands that act on them.
 import * as vscode from 'vscode';
-import type { JobStatus, MetricsParams, SamplesParams } from '../server/protocol.js';
+import { isActiveJob, type JobStatus, type MetricsParams, type SamplesParams } from '../server/protocol.js';
 
-/** States in which a job still holds the trainer (and can be stopped, paused or tuned). */
-const ACTIVE = new Set<JobStatus['state']>(['starting', 'running', 'paused']);
+/**
+ * Jobs that can still be stopped, paused or tuned. A stopping job still holds the trainer, but counts as done here:
+ * Stop, Pause and Tune hide, and the status bar goes idle, as soon as it is asked to stop. The Stop command itself
+ * waits for the job to end, since its request answers only then.
+ */
+const takesCommands = (state: JobStatus['state']) => isActiveJob(state) && state !== 'stopping';
 
 export class Jobs implements vscode.Disposable {
   private readonly jobs = new Map<string, JobStatus>();
@@ -43,7 +47,7 @@ export class Jobs implements vscode.Disposable {
 
   /** The job that holds the trainer now, if any (the server runs one at a time per run folder; the newest wins). */
   get active(): JobStatus | undefined {
-    return [...this.jobs.values()].reverse().find((j) => ACTIVE.has(j.state));
+    return [...this.jobs.values()].reverse().find((j) => takesCommands(j.state));
   }
 
   /** The newest job of any state, e.g. to show the run that just finished. */

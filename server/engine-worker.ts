@@ -6,7 +6,8 @@ import { parentPort } from 'node:worker_threads';
 import { describeBackend, initBackend } from '../munit-core/backend.js';
 import { chooseEngine } from '../munit-core/onnx/engine-choice.js';
 import { ConfigError, formatDiagnostic, loadConfig } from '../munit-core/config/config.js';
-import { getKeySpec } from '../munit-core/config/schema.js';
+import { numberProblem } from '../munit-core/config/validate.js';
+import { isTunable, TUNABLE_KEYS } from '../munit-core/hyperparameters.js';
 import { demoConfigYaml, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
 import { findReferenceCheckpoint, importTorchRun, referenceLogs } from '../munit-core/torch/import-run.js';
 import { runFolder } from '../munit-core/training-run.js';
@@ -15,7 +16,6 @@ import type { EngineEvent, EngineMethod, EngineMethods, EngineReply, EngineReque
 import { ModelHost } from './model-host.js';
 import * as requests from './model-requests.js';
 import type { JobParams, JobStatus, TunableSettings } from './protocol.js';
-import { TUNABLE_KEYS } from './protocol.js';
 import { TrainingJob } from './training-job.js';
 import { PathGuard } from './workspace.js';
 
@@ -133,19 +133,14 @@ const handlers: Handlers = {
   },
 };
 
-/** Live changes get the same range checks as the config file. */
+/** Live changes get the same checks, and messages, as the config file. */
 function checkTunable(changes: Partial<TunableSettings>): void {
   const entries = Object.entries(changes);
   if (entries.length === 0) throw new Error('no settings to change');
   for (const [key, value] of entries) {
-    if (!(TUNABLE_KEYS as readonly string[]).includes(key)) throw new Error(`${key} cannot be changed while training; live settings are ${TUNABLE_KEYS.join(', ')}`);
-    const spec = getKeySpec(key)!;
-    const ok =
-      typeof value === 'number' && Number.isFinite(value) &&
-      (spec.type !== 'integer' || Number.isInteger(value)) &&
-      (spec.min === undefined || (spec.minExclusive ? value > spec.min : value >= spec.min)) &&
-      (spec.max === undefined || (spec.maxExclusive ? value < spec.max : value <= spec.max));
-    if (!ok) throw new Error(`${key}: ${JSON.stringify(value)} is not allowed (${spec.summary}${spec.min !== undefined ? `; at least ${spec.min}` : ''})`);
+    if (!isTunable(key)) throw new Error(`${key} cannot be changed while training; live settings are ${TUNABLE_KEYS.join(', ')}`);
+    const problem = numberProblem(key, value);
+    if (problem !== undefined) throw new Error(problem);
   }
 }
 

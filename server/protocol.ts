@@ -2,11 +2,13 @@
 // Each message is a namespace with its literal method name and a typed RequestType/NotificationType
 // (vscode-eslint's style). Images travel as base64 PNG strings because LSP messages are JSON.
 import { NotificationType, RequestType } from 'vscode-languageserver-protocol';
+import type { TunableSettings } from '../munit-core/hyperparameters.js';
 import type { LoggedMetrics } from '../munit-core/training-run.js';
-import type { Hyperparameters } from '../munit-core/trainer.js';
 import type { Activations, ArchitectureGraph, Domain } from '../munit-core/inspect/types.js';
 
 export type { Activations, ArchitectureGraph, Domain, LoggedMetrics };
+/** Loss weights, lr and the display intervals: what may change while a job runs (listed in munit-core). */
+export { TUNABLE_KEYS, type TunableSettings } from '../munit-core/hyperparameters.js';
 export type { ActivationTiles, ChannelStats, GraphEdge, GraphGroup, GraphNode, NodeKind, Normalization } from '../munit-core/inspect/types.js';
 
 /** Returned in `initialize`'s result next to serverInfo. */
@@ -35,7 +37,14 @@ export interface ModelOrigin {
 
 // ---- Training jobs -------------------------------------------------------------------------------
 
-export type JobState = 'starting' | 'running' | 'paused' | 'stopping' | 'finished' | 'stopped' | 'failed';
+/** States in which a job holds the trainer: its state will still change. */
+export const ACTIVE_JOB_STATES = ['starting', 'running', 'paused', 'stopping'] as const;
+/** States a job ends in and never leaves. */
+export const FINAL_JOB_STATES = ['finished', 'stopped', 'failed'] as const;
+export type JobState = (typeof ACTIVE_JOB_STATES)[number] | (typeof FINAL_JOB_STATES)[number];
+
+export const isActiveJob = (state: JobState): boolean => (ACTIVE_JOB_STATES as readonly JobState[]).includes(state);
+export const isFinalJob = (state: JobState): boolean => (FINAL_JOB_STATES as readonly JobState[]).includes(state);
 
 export interface JobStatus {
   jobId: string;
@@ -47,18 +56,6 @@ export interface JobStatus {
   /** Why it failed or stopped (e.g. the NaN message naming the loss term and iteration). */
   message?: string;
 }
-
-/** Loss weights and lr, plus the display intervals: what may change while a job runs. */
-export type TunableSettings = Hyperparameters & {
-  image_display_iter: number;
-  image_save_iter: number;
-  log_iter: number;
-  snapshot_save_iter: number;
-};
-export const TUNABLE_KEYS = [
-  'lr', 'gan_w', 'recon_x_w', 'recon_s_w', 'recon_c_w', 'recon_x_cyc_w', 'vgg_w',
-  'image_display_iter', 'image_save_iter', 'log_iter', 'snapshot_save_iter',
-] as const satisfies readonly (keyof TunableSettings)[];
 
 export interface StartTrainingParams {
   configPath: string;

@@ -2,11 +2,11 @@
 // model requests against the live weights between iterations (never in the middle of a step).
 import * as fs from 'node:fs';
 import { MunitConfig } from '../munit-core/config/config.js';
+import { type Hyperparameters, isHyperparameter, TUNABLE_KEYS } from '../munit-core/hyperparameters.js';
 import { gridLabel, parseSampleGridFile } from '../munit-core/run-folder.js';
 import { NonFiniteLossError, MunitTrainer } from '../munit-core/trainer.js';
 import { LoggedMetrics, recordSettingsChange, runFolder, runTraining } from '../munit-core/training-run.js';
-import type { JobState, JobStatus, MetricsParams, SamplesParams, TunableSettings, UpdateHyperparametersResult } from './protocol.js';
-import { TUNABLE_KEYS } from './protocol.js';
+import { isActiveJob, type JobState, type JobStatus, type MetricsParams, type SamplesParams, type TunableSettings, type UpdateHyperparametersResult } from './protocol.js';
 
 export interface JobEvents {
   state(status: JobStatus): void;
@@ -83,7 +83,7 @@ export class TrainingJob {
   }
 
   get active(): boolean {
-    return this.state === 'starting' || this.state === 'running' || this.state === 'paused' || this.state === 'stopping';
+    return isActiveJob(this.state);
   }
 
   stop(): Promise<void> {
@@ -128,10 +128,10 @@ export class TrainingJob {
   /** Applies from the next iteration; recorded in metrics.jsonl and on the next metrics notification. */
   updateHyperparameters(changes: Partial<TunableSettings>): Promise<UpdateHyperparametersResult> {
     return this.withTrainer((trainer, config) => {
-      const hyper: Record<string, number> = {};
+      const hyper: Partial<Hyperparameters> = {};
       for (const [key, value] of Object.entries(changes) as [keyof TunableSettings, number][]) {
-        if (key in trainer.hyper) hyper[key] = value;
-        else (config as unknown as Record<string, number>)[key] = value;
+        if (isHyperparameter(key)) hyper[key] = value;
+        else config[key] = value;
       }
       trainer.setHyperparameters(hyper);
       const fromIteration = trainer.iteration + 1;
@@ -178,6 +178,5 @@ export class TrainingJob {
 }
 
 function tunableSettings(trainer: MunitTrainer, config: MunitConfig): TunableSettings {
-  const values = (k: string) => (k in trainer.hyper ? trainer.hyper[k as keyof typeof trainer.hyper] : (config as unknown as Record<string, number>)[k]);
-  return Object.fromEntries(TUNABLE_KEYS.map((k) => [k, values(k)])) as TunableSettings;
+  return Object.fromEntries(TUNABLE_KEYS.map((k) => [k, isHyperparameter(k) ? trainer.hyper[k] : config[k]])) as TunableSettings;
 }

@@ -230,6 +230,17 @@ function checkNumber(spec: ConfigKeySpec, value: unknown, source: string, scalar
   return { ok: true, value };
 }
 
+/**
+ * A number given for one key outside a config file (e.g. changed while training), with the same checks and messages
+ * as in a file: the message of the check it fails, or undefined when it is allowed.
+ */
+export function numberProblem(key: string, value: unknown): string | undefined {
+  const spec = getKeySpec(key);
+  if (!spec) return `Unknown key '${key}'.`;
+  const checked = checkNumber(spec, value, String(value), undefined);
+  return checked.ok ? undefined : checked.message;
+}
+
 function checkEnum(spec: ConfigKeySpec, value: unknown): ValueCheck {
   const { key } = spec;
   const text = String(value);
