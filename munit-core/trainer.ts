@@ -8,10 +8,10 @@ import { disLoss, genAdvLoss, l1, vggLoss } from './losses.js';
 import { learningRateAt } from './lr-schedule.js';
 import { AdaINGen } from './networks/generator.js';
 import { MsImageDis } from './networks/discriminator.js';
+import { HYPERPARAMETER_KEYS, type Hyperparameters } from './hyperparameters.js';
 import { Rng } from './random.js';
 
-/** The loss weights and learning rate: read at every iteration, so they can be changed while training. */
-export type Hyperparameters = Pick<MunitConfig, 'lr' | 'gan_w' | 'recon_x_w' | 'recon_s_w' | 'recon_c_w' | 'recon_x_cyc_w' | 'vgg_w'>;
+export type { Hyperparameters };
 
 /** The config keys the trainer is built from. */
 export type TrainerSettings = Hyperparameters &
@@ -96,8 +96,7 @@ export class MunitTrainer {
     }
     this.perceptual = options.perceptual;
     this.rng = new Rng(options.seed ?? 0);
-    const { lr, gan_w, recon_x_w, recon_s_w, recon_c_w, recon_x_cyc_w, vgg_w } = settings;
-    this.hyper = { lr, gan_w, recon_x_w, recon_s_w, recon_c_w, recon_x_cyc_w, vgg_w };
+    this.hyper = Object.fromEntries(HYPERPARAMETER_KEYS.map((k) => [k, settings[k]])) as Hyperparameters;
     this.genA = new AdaINGen(settings.input_dim_a, settings.gen);
     this.genB = new AdaINGen(settings.input_dim_b, settings.gen);
     this.disA = new MsImageDis(settings.input_dim_a, settings.dis);

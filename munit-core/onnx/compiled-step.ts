@@ -63,6 +63,12 @@ export class CompiledStep implements StepEngine {
   private readonly slots: Slot[];
   /** The current weights and moments by graph name. */
   private state = new Map<string, ort.Tensor>();
+  /**
+   * Buffers of the same shapes that a step writes its new weights and moments into (onnxruntime's pre-allocated
+   * outputs); a committed step swaps them with the state. Without them each step allocated and copied out every
+   * weight and moment once more: 360 MB at the reference widths.
+   */
+  private readonly spare = new Map<string, ort.Tensor>();
   /** Whether `state` is newer than the trainer's variables. */
   private ahead = false;
   private dis?: StepGraph;
@@ -135,7 +141,7 @@ export class CompiledStep implements StepEngine {
     });
     const disLosses = DIS_LOSS_TERMS.map((n) => (disOut[n].data as Float32Array)[0]);
     assertFiniteLosses(disLosses, 'discriminator step', DIS_LOSS_TERMS, t.iteration);
-    this.commit(disOut, 'dis');
+    this.commit('dis');
     t.disOpt.step += 1;
 
     const terms = t.genTerms();
@@ -145,7 +151,7 @@ export class CompiledStep implements StepEngine {
     const genOut = await this.run(gen, { ...images, s_a: styles[2], s_b: styles[3], ...weights, ...this.adamFeeds(t.genOpt.settings, lr, t.genOpt.step + 1) });
     const genValues = present.map((n) => (genOut[n].data as Float32Array)[0]);
     assertFiniteLosses(genValues, 'generator step', present, t.iteration);
-    this.commit(genOut, 'gen');
+    this.commit('gen');
     t.genOpt.step += 1;
 
     t.iteration += 1;
@@ -160,6 +166,7 @@ export class CompiledStep implements StepEngine {
 
   dispose(): void {
     this.state.clear();
+    this.spare.clear();
     void this.dis?.session.release();
     void this.gen?.session.release();
   }
@@ -172,12 +179,31 @@ export class CompiledStep implements StepEngine {
   private async run(graph: StepGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
     const all: Record<string, ort.Tensor> = { ...feeds };
     for (const port of graph.graph.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name)!;
-    return graph.session.run(all);
+    // New weights and moments go into the spare buffers; the losses into tensors onnxruntime allocates.
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const port of graph.graph.outputs) {
+      const name = port.name.startsWith('new:') ? port.name.slice(4) : undefined;
+      if (name === undefined) {
+        fetches[port.name] = null;
+        continue;
+      }
+      let buffer = this.spare.get(name);
+      if (!buffer) this.spare.set(name, (buffer = floatTensor(new Float32Array(port.dims.reduce((a, b) => a * b, 1)), port.dims)));
+      fetches[port.name] = buffer;
+    }
+    return graph.session.run(all, fetches);
   }
 
-  /** Takes the step's new weights and moments as the state. */
-  private commit(outputs: ort.InferenceSession.OnnxValueMapType, group: Group): void {
-    for (const s of this.slots) if (s.group === group) for (const name of s.names) this.state.set(name, outputs[`new:${name}`] as ort.Tensor);
+  /** Takes the step's new weights and moments (written into the spare buffers) as the state. */
+  private commit(group: Group): void {
+    for (const s of this.slots) {
+      if (s.group !== group) continue;
+      for (const name of s.names) {
+        const written = this.spare.get(name)!;
+        this.spare.set(name, this.state.get(name)!);
+        this.state.set(name, written);
+      }
+    }
     this.ahead = true;
   }
 

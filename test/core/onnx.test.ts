@@ -93,7 +93,9 @@ async function compareGradients(compiled: MunitTrainer, eager: MunitTrainer): Pr
         noiseOnly.add(eopt.variables[k]);
         return;
       }
-      const err = relErr(s.expAvg.dataSync(), eopt.slots[k].expAvg.dataSync());
+      // Relative to the tensor's scale, but at least 1% of the largest gradient: a small gradient that is a sum with
+      // much cancellation (a discriminator bias: 0.4% of the largest) keeps float32 summation noise at 1e-3 of itself.
+      const err = relErr(s.expAvg.dataSync(), eopt.slots[k].expAvg.dataSync(), 1e-2 * largest);
       assert.ok(err < 1e-3, `gradient of ${names[k]}: relative error ${err}`);
     });
   }
