@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     .parse();
   const opts = program.opts<BenchOptions>();
   const info = await initBackend();
-  const engine = chooseEngine({ vggLoss: false, prefer: opts.engine });
+  const engine = chooseEngine({ prefer: opts.engine });
   const threads = onnxThreadCount();
   const settings = defaultConfig();
   const result: Record<string, number | string> = { engine: engine.engine, engine_detail: engine.description, backend: info.choice, backend_detail: describeBackend(info) };

@@ -57,7 +57,7 @@ async function info(opts: { config?: string; backend?: BackendChoice }): Promise
   const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: printWarning }) : defaultConfig();
   const backend = await initBackend({ prefer: opts.backend });
   console.log(`munit-studio ${VERSION}`);
-  console.log(`engine: ${chooseEngine({ vggLoss: config.vgg_w > 0 }).description}`);
+  console.log(`engine: ${chooseEngine().description}`);
   console.log(`backend: ${describeBackend(backend)}`);
   console.log(`config: ${opts.config ? path.resolve(opts.config) : '(built-in defaults: the reference edges2shoes config)'}`);
   const summary = describeModel(config);

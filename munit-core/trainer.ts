@@ -48,8 +48,10 @@ export interface IterationMetrics {
   losses: Record<LossName, number>;
 }
 
-/** Relu5_3 features of VGG-16 for the perceptual loss, on images in [-1, 1]. */
-export type PerceptualFeatures = (x: tf.Tensor4D) => tf.Tensor4D;
+/** Relu5_3 features of VGG-16 for the perceptual loss, on images in [-1, 1] (networks/vgg16.ts). */
+export interface PerceptualFeatures {
+  features(x: tf.Tensor4D): tf.Tensor4D;
+}
 
 export interface TrainerOptions {
   seed?: number;
@@ -264,7 +266,7 @@ export class MunitTrainer {
       add(h.recon_s_w, `loss_gen_recon_s_${otherSuffix}`, l1(styleRecon, sOther));
       add(h.recon_c_w, `loss_gen_recon_c_${suffix}`, l1(contentRecon, content));
       if (terms.cyc) add(h.recon_x_cyc_w, `loss_gen_cycrecon_x_${suffix}`, l1(own.decode(contentRecon, style), x));
-      if (terms.vgg && this.perceptual) add(h.vgg_w, `loss_gen_vgg_${otherSuffix}`, vggLoss(this.perceptual, translated, x));
+      if (terms.vgg && this.perceptual) add(h.vgg_w, `loss_gen_vgg_${otherSuffix}`, vggLoss((y) => this.perceptual!.features(y), translated, x));
       return tf.addN(total) as tf.Scalar;
     }, this.genOpt.variables);
   }

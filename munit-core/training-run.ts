@@ -72,12 +72,12 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   const leftovers = [...removeStaleTempFiles(runDir), ...removeStaleTempFiles(dirs.images), ...cleanCheckpointFolder(dirs.checkpoints)];
   if (leftovers.length) warn(`removed ${leftovers.length} leftover file(s) of an interrupted save from ${runDir}: ${leftovers.join(', ')}`);
   const seed = options.seed ?? 0;
-  const trainerOptions: TrainerOptions = { seed };
+  let vgg: Vgg16 | undefined;
   if (config.vgg_w > 0) {
     if (!config.vgg_model_path) throw new Error(`${options.configPath}: vgg_w is ${config.vgg_w} but vgg_model_path is not set (VGG-16 weights as .safetensors)`);
-    const vgg = Vgg16.load(path.resolve(configDir, config.vgg_model_path));
-    trainerOptions.perceptual = (x) => vgg.features(x);
+    vgg = Vgg16.load(path.resolve(configDir, config.vgg_model_path));
   }
+  const trainerOptions: TrainerOptions = { seed, perceptual: vgg };
   const trainer = new MunitTrainer(config, trainerOptions);
   const loaders = createLoaders(config, configDir, { seed, train: true, onWarning: warn });
   let display: Record<DataSplit, tf.Tensor4D> | undefined;
@@ -92,7 +92,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     }
     writeFileAtomic(path.join(runDir, RUN_CONFIG_FILE), configText);
     display = await displayImages(loaders, config);
-    const choice = chooseEngine({ vggLoss: config.vgg_w > 0, prefer: options.engine });
+    const choice = chooseEngine({ prefer: options.engine });
     const engine = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, choice);
     options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer, engine });
     const metricsFile = path.join(runDir, METRICS_FILE);
@@ -141,6 +141,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     if (display) tf.dispose(Object.values(display));
     await closeLoaders(loaders);
     trainer.dispose();
+    vgg?.dispose();
   }
 }
 

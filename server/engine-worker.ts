@@ -155,7 +155,7 @@ port.on('message', (request: EngineRequest) => {
 });
 
 initBackend().then(
-  (info) => post({ event: 'ready', backend: describeBackend(info), engine: chooseEngine({ vggLoss: false }).description }),
+  (info) => post({ event: 'ready', backend: describeBackend(info), engine: chooseEngine().description }),
   (err: Error) => {
     log('error', `no tfjs backend could start: ${err.message}`);
     process.exit(1);

@@ -15,30 +15,40 @@ const POOL_AFTER = new Set(['conv1_2', 'conv2_2', 'conv3_3', 'conv4_3']);
 const TORCHVISION_INDEX = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28];
 const BGR_MEAN = [103.939, 116.779, 123.68];
 
-export class Vgg16 {
-  private readonly weights: { w: tf.Tensor4D; b: tf.Tensor1D; name: string }[] = [];
+/** One convolution of VGG-16: weight [3, 3, in, out] (tfjs' layout) and bias [out]. */
+export interface VggLayer {
+  name: string;
+  w: tf.Tensor4D;
+  b: tf.Tensor1D;
+}
 
-  /**
-   * Loads a safetensors file holding either the reference's Vgg16 names (`conv1_1.weight`, ...) or torchvision's
-   * (`features.0.weight`, ...), PyTorch layout [out, in, 3, 3].
-   */
+export class Vgg16 {
+  /** The thirteen convolutions in order (the compiled engine feeds them as graph inputs). */
+  constructor(readonly layers: readonly VggLayer[]) {}
+
   static load(file: string): Vgg16 {
-    return new Vgg16(readSafetensors(file).tensors, file);
+    return Vgg16.fromTensors(readSafetensors(file).tensors, file);
   }
 
-  constructor(tensors: TensorMap, source: string) {
-    LAYERS.forEach(([name, inDim, outDim], i) => {
-      const keys = [name, `features.${TORCHVISION_INDEX[i]}`];
-      const key = keys.find((k) => tensors.has(`${k}.weight`));
-      if (!key) throw new Error(`${source}: VGG-16 weight '${name}.weight' (or 'features.${TORCHVISION_INDEX[i]}.weight') is missing`);
-      const w = tensors.get(`${key}.weight`)!;
-      const b = tensors.get(`${key}.bias`);
-      if (w.shape.join() !== [outDim, inDim, 3, 3].join() || !b || b.shape.join() !== String(outDim)) {
-        throw new Error(`${source}: '${key}' must be weight [${outDim}, ${inDim}, 3, 3] and bias [${outDim}], got [${w.shape}] and [${b?.shape ?? 'none'}]`);
-      }
-      const weight = tf.tidy(() => tf.transpose(tf.tensor4d(w.data, [outDim, inDim, 3, 3]), [2, 3, 1, 0]) as tf.Tensor4D);
-      this.weights.push({ w: weight, b: tf.tensor1d(b.data), name });
-    });
+  /**
+   * From either the reference's Vgg16 names (`conv1_1.weight`, ...) or torchvision's (`features.0.weight`, ...),
+   * PyTorch layout [out, in, 3, 3].
+   */
+  static fromTensors(tensors: TensorMap, source: string): Vgg16 {
+    return new Vgg16(
+      LAYERS.map(([name, inDim, outDim], i) => {
+        const keys = [name, `features.${TORCHVISION_INDEX[i]}`];
+        const key = keys.find((k) => tensors.has(`${k}.weight`));
+        if (!key) throw new Error(`${source}: VGG-16 weight '${name}.weight' (or 'features.${TORCHVISION_INDEX[i]}.weight') is missing`);
+        const w = tensors.get(`${key}.weight`)!;
+        const b = tensors.get(`${key}.bias`);
+        if (w.shape.join() !== [outDim, inDim, 3, 3].join() || !b || b.shape.join() !== String(outDim)) {
+          throw new Error(`${source}: '${key}' must be weight [${outDim}, ${inDim}, 3, 3] and bias [${outDim}], got [${w.shape}] and [${b?.shape ?? 'none'}]`);
+        }
+        const weight = tf.tidy(() => tf.transpose(tf.tensor4d(w.data, [outDim, inDim, 3, 3]), [2, 3, 1, 0]) as tf.Tensor4D);
+        return { w: weight, b: tf.tensor1d(b.data), name };
+      }),
+    );
   }
 
   /** relu5_3 of images in [-1, 1] (RGB), after the reference's vgg_preprocess (BGR, [0, 255], mean subtracted). */
@@ -47,7 +57,7 @@ export class Vgg16 {
       const [r, g, b] = tf.split(x, 3, 3);
       const bgr = tf.mul(tf.add(tf.concat([b, g, r], 3), 1), 127.5);
       let h = tf.sub(bgr, tf.tensor1d(BGR_MEAN)) as tf.Tensor4D;
-      for (const { w, b: bias, name } of this.weights) {
+      for (const { w, b: bias, name } of this.layers) {
         h = tf.relu(tf.add(tf.conv2d(h, w, 1, 'same'), bias)) as tf.Tensor4D;
         if (POOL_AFTER.has(name)) h = tf.maxPool(h, 2, 2, 'valid');
       }
@@ -56,6 +66,6 @@ export class Vgg16 {
   }
 
   dispose(): void {
-    for (const { w, b } of this.weights) tf.dispose([w, b]);
+    for (const { w, b } of this.layers) tf.dispose([w, b]);
   }
 }

@@ -5,6 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { adamStepFactors } from '../adam.js';
 import type { ParamEntry } from '../layers/params.js';
+import { Vgg16, VggLayer } from '../networks/vgg16.js';
 import {
   assertFiniteLosses, DIS_LOSS_TERMS, GEN_LOSS_TERMS, genLossRecord, GenTerms, IterationMetrics, LossWeights, MunitTrainer, StepEngine,
 } from '../trainer.js';
@@ -12,7 +13,7 @@ import { bindParams, paramPerm, tensorFeed } from './compile.js';
 import type { OnnxGraph } from './graph.js';
 import { inversePerm, permute } from './layout.js';
 import { createSession, floatTensor, ort, scalarTensor, SessionOptions } from './session.js';
-import { NCHW, traceGraph, TraceBackend } from './trace-backend.js';
+import { NCHW, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
 type Group = 'gen' | 'dis';
@@ -73,11 +74,13 @@ export class CompiledStep implements StepEngine {
   private ahead = false;
   private dis?: StepGraph;
   private gen?: StepGraph;
+  /** The frozen VGG-16 weights of the perceptual loss (vgg_w > 0), by graph name. */
+  private readonly vgg: Map<string, ort.Tensor>;
   /** Seconds spent tracing and starting sessions, for the benchmark. */
   buildSeconds = 0;
 
   private constructor(private readonly trainer: MunitTrainer, private readonly shapes: ImageShapes, private readonly options: SessionOptions) {
-    if (trainer.genTerms().vgg) throw new Error('the compiled engine does not include the VGG perceptual loss yet (vgg_w > 0): use a tfjs backend');
+    this.vgg = vggFeeds(perceptualNetwork(trainer));
     this.name = `onnxruntime ${options.provider}`;
     this.slots = slotsOf(trainer);
     this.reload();
@@ -178,7 +181,7 @@ export class CompiledStep implements StepEngine {
 
   private async run(graph: StepGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
     const all: Record<string, ort.Tensor> = { ...feeds };
-    for (const port of graph.graph.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name)!;
+    for (const port of graph.graph.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name) ?? this.vgg.get(port.name)!;
     // New weights and moments go into the spare buffers; the losses into tensors onnxruntime allocates.
     const fetches: Record<string, ort.Tensor | null> = {};
     for (const port of graph.graph.outputs) {
@@ -241,14 +244,39 @@ function imageFeed(x: tf.Tensor4D): ort.Tensor {
 function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): OnnxGraph {
   registerTraceKernels();
   const { graph } = traceGraph((b) => {
-    const shadow = new MunitTrainer(real.settings, { initialise: false, perceptual: real.perceptual });
+    // The perceptual loss's VGG-16 is frozen: its weights are graph inputs that no update writes.
+    const vgg = group === 'gen' && terms.vgg ? vggInputs(b, perceptualNetwork(real)!) : undefined;
+    const shadow = new MunitTrainer(real.settings, { initialise: false, perceptual: vgg ?? real.perceptual });
     try {
       tf.tidy(() => buildStep(b, shadow, size, group, terms));
     } finally {
       shadow.dispose();
+      vgg?.dispose();
     }
   });
   return graph;
+}
+
+/** The trainer's VGG-16, which the compiled step needs as a network (its weights), not only as a function. */
+function perceptualNetwork(trainer: MunitTrainer): Vgg16 | undefined {
+  if (trainer.perceptual === undefined || trainer.perceptual instanceof Vgg16) return trainer.perceptual;
+  throw new Error('the compiled engine needs the perceptual loss as a Vgg16 network (networks/vgg16.ts)');
+}
+
+const vggName = (layer: VggLayer, part: 'weight' | 'bias') => `vgg.${layer.name}.${part}`;
+
+function vggInputs(b: TraceBackend, real: Vgg16): Vgg16 {
+  return new Vgg16(real.layers.map((l) => ({ name: l.name, w: b.input(vggName(l, 'weight'), l.w.shape, OIHW) as tf.Tensor4D, b: b.input(vggName(l, 'bias'), l.b.shape, [0]) as tf.Tensor1D })));
+}
+
+/** The VGG-16 weights in the graph's layouts: fed at every generator step, computed once. */
+function vggFeeds(vgg: Vgg16 | undefined): Map<string, ort.Tensor> {
+  const feeds = new Map<string, ort.Tensor>();
+  for (const l of vgg?.layers ?? []) {
+    feeds.set(vggName(l, 'weight'), floatTensor(tensorFeed(l.w, OIHW), OIHW.map((a) => l.w.shape[a])));
+    feeds.set(vggName(l, 'bias'), floatTensor(l.b.dataSync() as Float32Array, l.b.shape));
+  }
+  return feeds;
 }
 
 function buildStep(b: TraceBackend, shadow: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): void {

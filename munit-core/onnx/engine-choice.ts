@@ -33,10 +33,9 @@ function cudaProviderInstalled(): boolean {
 
 /**
  * onnxruntime first (CUDA when installed, else the CPU provider; WebGPU only when asked for, since the bundled
- * provider finds no adapter on software Vulkan and we have not measured it on hardware), then tfjs. The VGG
- * perceptual loss is not in the compiled graphs yet, so a config with vgg_w > 0 trains on tfjs.
+ * provider finds no adapter on software Vulkan and we have not measured it on hardware), then tfjs.
  */
-export function chooseEngine(options: { vggLoss: boolean; prefer?: EngineName } = { vggLoss: false }): EngineChoice {
+export function chooseEngine(options: { prefer?: EngineName } = {}): EngineChoice {
   const envEngine = process.env[ENGINE_ENV];
   const forced = options.prefer ?? (envEngine ? parseEngineName(envEngine, ENGINE_ENV) : undefined);
   const envProvider = process.env[PROVIDER_ENV];
@@ -44,10 +43,6 @@ export function chooseEngine(options: { vggLoss: boolean; prefer?: EngineName } 
     throw new Error(`${PROVIDER_ENV}: unknown provider '${envProvider}'; expected one of ${ONNX_PROVIDERS.join(', ')}`);
   }
   if (forced === 'tfjs') return { engine: 'tfjs', description: `tfjs (${ENGINE_ENV}=tfjs)` };
-  if (options.vggLoss) {
-    if (forced === 'onnx') throw new Error('the compiled engine does not include the VGG perceptual loss yet: set vgg_w to 0 or use MUNIT_ENGINE=tfjs');
-    return { engine: 'tfjs', description: 'tfjs (onnxruntime skipped: vgg_w > 0, the VGG loss is not compiled yet)' };
-  }
   const skipped: string[] = [];
   let provider = envProvider as OnnxProvider | undefined;
   if (!provider) {

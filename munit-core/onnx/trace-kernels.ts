@@ -309,6 +309,21 @@ const kernels: Record<string, Kernel> = {
     const name = b.graph.op('Slice', [b.inLayout(v, v.perm), b.graph.int64s(starts), b.graph.int64s(ends), b.graph.int64s(axes)]);
     return result(b, name, size, v.dtype, v.perm);
   },
+  SplitV: (b, inputs, attrs) => {
+    const v = b.value(inputs.x.dataId);
+    const axis = util.parseAxisParam(attrs.axis as number, v.shape)[0];
+    const sizes = backend_util.prepareSplitSize(inputs.x as tf.Tensor, attrs.numOrSizeSplits as number | number[], axis);
+    const stored = v.perm.indexOf(axis);
+    let begin = 0;
+    return sizes.map((size) => {
+      const shape = v.shape.map((d, i) => (i === axis ? size : d));
+      const start = begin;
+      begin += size;
+      if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
+      const name = b.graph.op('Slice', [b.inLayout(v, v.perm), b.graph.int64s([start]), b.graph.int64s([start + size]), b.graph.int64s([stored])]);
+      return result(b, name, shape, v.dtype, v.perm);
+    });
+  },
   Reverse: (b, inputs, attrs) => {
     const v = b.value(inputs.x.dataId);
     const dims = util.parseAxisParam(attrs.dims as number | number[], v.shape).filter((a) => v.shape[a] > 1);
@@ -410,6 +425,31 @@ const kernels: Record<string, Kernel> = {
       ],
     });
     return result(b, name, inputShape, 'float32', NCHW);
+  },
+  MaxPool: (b, inputs, attrs) => {
+    const info = poolInfo(inputs.x.shape, attrs);
+    const name = b.graph.op('MaxPool', [nchw(b, inputs.x)], {
+      kernel_shape: [info.filterHeight, info.filterWidth],
+      strides: [info.strideHeight, info.strideWidth],
+      pads: onnxPads(info),
+    });
+    return result(b, name, info.outShape, 'float32', NCHW);
+  },
+  MaxPoolGrad: (b, inputs, attrs) => {
+    const [n, h, w, c] = inputs.input.shape;
+    const info = poolInfo(inputs.input.shape, attrs);
+    const { filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+    if (info.strideHeight !== kh || info.strideWidth !== kw || oh * kh !== h || ow * kw !== w) {
+      throw new Error('the ONNX compiler differentiates max pools whose windows tile the input only (VGG-16: 2x2, stride 2)');
+    }
+    // Each window's gradient goes where the input equals the window's maximum. tfjs picks one position on a tie;
+    // in VGG-16 ties are zeros after a ReLU, whose own gradient removes them.
+    const g = b.graph;
+    const windows = g.op('Reshape', [nchw(b, inputs.input), g.int64s([n, c, oh, kh, ow, kw])]);
+    const maxima = g.op('Reshape', [nchw(b, inputs.output), g.int64s([n, c, oh, 1, ow, 1])]);
+    const dy = g.op('Reshape', [nchw(b, inputs.dy), g.int64s([n, c, oh, 1, ow, 1])]);
+    const mask = g.op('Cast', [g.op('Equal', [windows, maxima])], { to: ONNX_TYPE.float32 });
+    return result(b, g.op('Reshape', [g.op('Mul', [mask, dy]), g.int64s([n, c, h, w])]), [n, h, w, c], 'float32', NCHW);
   },
   ResizeNearestNeighbor: (b, inputs, attrs) => {
     const [n, , , c] = inputs.images.shape;

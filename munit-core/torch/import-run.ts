@@ -134,9 +134,11 @@ export function referenceLogs(runDir: string): string {
 }
 
 /** The import never runs the networks; a trainer with vgg_w > 0 only needs to know the features would exist. */
-function unusedPerceptual(): never {
-  throw new Error('the VGG features are not computed during an import');
-}
+const unusedPerceptual = {
+  features(): never {
+    throw new Error('the VGG features are not computed during an import');
+  },
+};
 
 /** Converts a reference run into our run folder `<outputPath>/<name>/`; returns what was written. */
 export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResult> {
