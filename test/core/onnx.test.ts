@@ -315,7 +315,7 @@ describe('the compiled engine', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  it('resident memory and the tensor count stay flat over 300 iterations', async () => {
+  it('resident memory and the tensor count stay flat over 500 iterations', async () => {
     const trainer = new MunitTrainer(tinySettings(), { seed: 1 });
     await trainer.useEngine(await CompiledStep.create(trainer, { a: [1, 16, 16, 3], b: [1, 16, 16, 3] }, CPU));
     const x = randomImage(seeded(4), 1, 16, 16, 3);
@@ -323,11 +323,11 @@ describe('the compiled engine', () => {
     const grown = await expectNoLeakedTensors(async () => {
       global.gc?.();
       const rss = process.memoryUsage().rss;
-      for (let i = 0; i < 300; i++) await trainer.step(x, x);
+      for (let i = 0; i < 500; i++) await trainer.step(x, x);
       global.gc?.();
       return (process.memoryUsage().rss - rss) / 2 ** 20;
-    }, 0, 'tensors alive after 300 iterations');
-    assert.ok(grown < 64, `resident memory grew by ${grown.toFixed(1)} MiB over 300 iterations`);
+    }, 0, 'tensors alive after 500 iterations');
+    assert.ok(grown < 64, `resident memory grew by ${grown.toFixed(1)} MiB over 500 iterations`);
     x.dispose();
     trainer.dispose();
   });
