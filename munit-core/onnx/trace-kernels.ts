@@ -168,6 +168,37 @@ function filterGradient(b: TraceBackend, xName: string, dyName: string, info: ba
 }
 
 /**
+ * The filter gradient as one GEMM over an im2col matrix: x as n * ci one-channel images, convolved with kh * kw
+ * one-hot filters, gives every tap's window ([n * ci, kh * kw, Ho, Wo]); dW [co, ci * kh * kw] = dy [co, n Ho Wo]
+ * times its transpose, already in PyTorch's [out, in, kH, kW] order.
+ */
+function filterGradientByIm2col(b: TraceBackend, xName: string, dyName: string, info: backend_util.Conv2DInfo): string {
+  const g = b.graph;
+  const { filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, batchSize: n, inChannels: ci, outChannels: co } = info;
+  const p = info.padInfo;
+  const padded = p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
+  const taps = kh * kw;
+  const oneHot = new Float32Array(taps * taps);
+  for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
+  const images = g.op('Reshape', [padded, g.int64s([n * ci, 1, info.inHeight + p.top + p.bottom, info.inWidth + p.left + p.right])]);
+  const windows = g.op('Conv', [images, g.constant(oneHot, [taps, 1, kh, kw], 'float32')], {
+    kernel_shape: [kh, kw],
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+  });
+  const rows = ci * taps;
+  const cols =
+    n === 1
+      ? g.op('Reshape', [windows, g.int64s([rows, ho * wo])])
+      : g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [windows, g.int64s([n, rows, ho * wo])])], { perm: [1, 0, 2] }), g.int64s([rows, n * ho * wo])]);
+  const dy =
+    n === 1
+      ? g.op('Reshape', [dyName, g.int64s([co, ho * wo])])
+      : g.op('Reshape', [g.op('Transpose', [dyName], { perm: [1, 0, 2, 3] }), g.int64s([co, n * ho * wo])]);
+  return g.op('Reshape', [g.op('Gemm', [dy, cols], { transB: 1 }), g.int64s([co, ci, kh, kw])]);
+}
+
+/**
  * The filter gradient as one convolution: x with its channels as the batch ([ci, n, H, W]) correlated with dy as
  * co filters of n channels ([co, n, Ho, Wo]) dilated by the stride gives dW as [ci, co, kh, kw].
  */
@@ -391,10 +422,16 @@ const kernels: Record<string, Kernel> = {
   Conv2DBackpropFilter: (b, inputs, attrs) => {
     const filterShape = attrs.filterShape as number[];
     const info = convInfo(inputs.x.shape, filterShape, attrs);
-    // Measured on onnxruntime's CPU provider (2 cores, AVX-512): one convolution is faster from 32x32 outputs up,
-    // per-tap GEMMs below that.
-    if (info.outHeight * info.outWidth >= 1024) return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
-    return result(b, filterGradient(b, nchw(b, inputs.x), nchw(b, inputs.dy), info), filterShape, 'float32', OIHW);
+    // Chosen by timing each form on onnxruntime's CPU provider (2 cores, AVX-512) for MUNIT's shapes at 64, 128
+    // and 256: one dilated convolution when a side has a few channels (the RGB convolutions), one GEMM over an
+    // im2col matrix up to 32x32 outputs or when strided, per-tap GEMMs for wide layers at 64x64 and above (an im2col
+    // matrix there is hundreds of MB).
+    const strided = info.strideHeight > 1 || info.strideWidth > 1;
+    // (The dilated form would also need a crop when a stride drops the input's last rows.)
+    if (Math.min(info.inChannels, info.outChannels) <= 4 && !strided) return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
+    const [x, dy] = [nchw(b, inputs.x), nchw(b, inputs.dy)];
+    if (info.outHeight * info.outWidth <= 1024 || strided) return result(b, filterGradientByIm2col(b, x, dy, info), filterShape, 'float32', OIHW);
+    return result(b, filterGradient(b, x, dy, info), filterShape, 'float32', OIHW);
   },
   AvgPool: (b, inputs, attrs) => {
     const info = poolInfo(inputs.x.shape, attrs);

@@ -73,6 +73,10 @@ const OPS: Record<string, [Record<string, number[]>, Loss]> = {
   'L1 loss': [{ x: X, y: X }, (t) => l1(t.x, t.y)],
   'LSGAN losses': [{ x: X, y: X }, (t) => tf.add(disLoss([t.x], [t.y], 'lsgan'), genAdvLoss([t.y], 'lsgan')) as tf.Scalar],
   'nsgan losses': [{ x: X, y: X }, (t) => tf.add(disLoss([t.x], [t.y], 'nsgan'), genAdvLoss([t.y], 'nsgan')) as tf.Scalar],
+  // The filter gradient's three forms (trace-kernels.ts Conv2DBackpropFilter): the ones above use one dilated
+  // convolution (few channels) or an im2col GEMM (strided); these an im2col GEMM for one image and per-tap GEMMs.
+  'conv, filter gradient by im2col': [{ x: [1, 10, 10, 6], w: [3, 3, 6, 5] }, (t) => cubic(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid'))],
+  'conv, filter gradient by taps (over 32x32 outputs)': [{ x: [1, 35, 35, 5], w: [3, 3, 5, 6] }, (t) => tf.sum(tf.square(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid')))],
   // VGG-16 (the perceptual loss): 'same' convolutions, 2x2 max pools after a ReLU, the RGB -> BGR split.
   'conv 3x3, same padding': [{ x: X, w: [3, 3, 3, 4] }, (t) => cubic(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'same'))],
   'max pool 2x2 after a ReLU': op([2, 6, 8, 3], (x) => tf.maxPool(tf.relu(x), 2, 2, 'valid')),
