@@ -404,7 +404,12 @@ const kernels: Record<string, Kernel> = {
       // dx = dy correlated with the filter turned 180 degrees, in and out swapped, padded by k - 1 - pad: a plain
       // Conv, which onnxruntime runs far faster than ConvTranspose.
       const [kh, kw] = [info.filterHeight, info.filterWidth];
-      const flipped = g.op('Slice', [b.inLayout(filter, [2, 3, 0, 1]), g.int64s([kh - 1, kw - 1]), g.int64s([-kh - 1, -kw - 1]), g.int64s([2, 3]), g.int64s([-1, -1])]);
+      const [ci, co, taps] = [info.inChannels, info.outChannels, kh * kw];
+      // Turning both spatial axes is reversing the kh * kw taps: [in * out, taps] times the reversal matrix.
+      const reversal = new Float32Array(taps * taps);
+      for (let t = 0; t < taps; t++) reversal[t * taps + taps - 1 - t] = 1;
+      const rows = g.op('Reshape', [b.inLayout(filter, [2, 3, 0, 1]), g.int64s([ci * co, taps])]);
+      const flipped = g.op('Reshape', [g.op('MatMul', [rows, g.constant(reversal, [taps, taps], 'float32')]), g.int64s([ci, co, kh, kw])]);
       const name = g.op('Conv', [nchw(b, inputs.dy), flipped], {
         kernel_shape: [kh, kw],
         pads: [kh - 1 - p.top, kw - 1 - p.left, kh - 1 - p.bottom, kw - 1 - p.right],
