@@ -92,7 +92,7 @@ const webviewOptions = {
 const builds = process.argv.includes('--webviews') ? [webviewOptions] : [options, webviewOptions];
 fs.mkdirSync(dist, { recursive: true });
 copyWasmBinaries();
-if (!process.argv.includes("--webviews")) {
+if (!process.argv.includes('--webviews')) {
   copySharp();
   copyOnnxRuntime();
 }

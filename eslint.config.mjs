@@ -18,18 +18,7 @@ const SOURCES = ['munit-core', 'server', 'extension', 'webviews', 'test'].map((d
 const into = (dirs) => `^(\\.\\./)+(${dirs.join('|')})(/|$)`;
 
 export default defineConfig([
-  globalIgnores([
-    '**/node_modules/',
-    'dist/',
-    'out/',
-    'outputs/',
-    'test-results/',
-    'test/e2e/host/',
-    'munit-demo/',
-    'translations/',
-    '.tmp/',
-    '*.vsix',
-  ]),
+  globalIgnores(['**/node_modules/', 'dist/', 'out/', 'outputs/', 'test-results/', 'test/e2e/host/', 'munit-demo/', 'translations/', '.tmp/', '*.vsix']),
 
   {
     files: SOURCES,
@@ -128,8 +117,7 @@ export default defineConfig([
           patterns: [
             {
               regex: '^(@tensorflow/|onnxruntime-)',
-              message:
-                'The extension host must not load tfjs or onnxruntime: the server computes (test/extension/bundle.test.ts).',
+              message: 'The extension host must not load tfjs or onnxruntime: the server computes (test/extension/bundle.test.ts).',
             },
             {
               // munit-core's tfjs-free modules the extension shares; the rest is not vetted, and most of it loads tfjs
@@ -137,9 +125,7 @@ export default defineConfig([
               // imports are tfjs-free: test/extension/bundle.test.ts checks the bundle.
               regex: '^(\\.\\./)+munit-core/(?!(backend-choices|run-folder|hyperparameters|config/[^/]+|onnx/engine-names)\\.js$)',
               allowTypeImports: true,
-              message:
-                'The extension imports only the tfjs-free munit-core modules listed in eslint.config.mjs ' +
-                '(types from anywhere).',
+              message: 'The extension imports only the tfjs-free munit-core modules listed in eslint.config.mjs ' + '(types from anywhere).',
             },
           ],
         },

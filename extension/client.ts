@@ -2,8 +2,16 @@
 // crashes, at most MAX_RESTARTS times in RESTART_WINDOW_MS, so a server that dies at start-up does not loop forever.
 import * as vscode from 'vscode';
 import {
-  CloseAction, ErrorAction, LanguageClient, RevealOutputChannelOn, TransportKind,
-  type CloseHandlerResult, type ErrorHandler, type ErrorHandlerResult, type LanguageClientOptions, type ServerOptions,
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  RevealOutputChannelOn,
+  TransportKind,
+  type CloseHandlerResult,
+  type ErrorHandler,
+  type ErrorHandlerResult,
+  type LanguageClientOptions,
+  type ServerOptions,
 } from 'vscode-languageclient/node';
 import { BACKEND_ENV } from '../munit-core/backend-choices.js';
 import { ENGINE_ENV } from '../munit-core/onnx/engine-names.js';
@@ -26,7 +34,10 @@ export function createClient(extensionUri: vscode.Uri, output: vscode.LogOutputC
   };
   const clientOptions: LanguageClientOptions = {
     // Any YAML file may be a MUNIT config; the server looks at the text and answers only for configs.
-    documentSelector: [{ scheme: 'file', language: 'yaml' }, { scheme: 'untitled', language: 'yaml' }],
+    documentSelector: [
+      { scheme: 'file', language: 'yaml' },
+      { scheme: 'untitled', language: 'yaml' },
+    ],
     outputChannel: output,
     traceOutputChannel: output,
     // The log is there when asked for (MUNIT: Show Logs); failures get their own notifications.
@@ -61,7 +72,10 @@ class RestartingErrorHandler implements ErrorHandler {
     }
     this.restarts.push(now);
     void vscode.window
-      .showWarningMessage('The MUNIT server stopped unexpectedly and is being restarted. Training since the last checkpoint is lost; resume it with MUNIT: Start Training.', 'Show Logs')
+      .showWarningMessage(
+        'The MUNIT server stopped unexpectedly and is being restarted. Training since the last checkpoint is lost; resume it with MUNIT: Start Training.',
+        'Show Logs',
+      )
       .then((choice) => choice && vscode.commands.executeCommand('munit.showLogs'));
     return { action: CloseAction.Restart, handled: true };
   }

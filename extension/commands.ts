@@ -114,15 +114,18 @@ async function modelSource(munit: MunitContext, arg: unknown, placeHolder: strin
 
 /** A run of the reference PyTorch code: converted by the server into a run folder here, then shown as any run. */
 async function openPyTorchRun(munit: MunitContext, arg: unknown): Promise<P.ImportRunResult | undefined> {
-  const source = arg instanceof vscode.Uri
-    ? arg.fsPath
-    : (await vscode.window.showOpenDialog({
-        title: 'A PyTorch MUNIT run folder (outputs/<name>), its checkpoints folder, or a gen_*.pt file',
-        canSelectFolders: true,
-        canSelectFiles: true,
-        filters: { 'PyTorch checkpoints': ['pt'] },
-        defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
-      }))?.[0]?.fsPath;
+  const source =
+    arg instanceof vscode.Uri
+      ? arg.fsPath
+      : (
+          await vscode.window.showOpenDialog({
+            title: 'A PyTorch MUNIT run folder (outputs/<name>), its checkpoints folder, or a gen_*.pt file',
+            canSelectFolders: true,
+            canSelectFiles: true,
+            filters: { 'PyTorch checkpoints': ['pt'] },
+            defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+          })
+        )?.[0]?.fsPath;
   if (!source) return undefined;
   const result = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `MUNIT: importing ${path.basename(source)} (weights, Adam state, TensorBoard history)` },
@@ -143,9 +146,16 @@ async function showPanel(munit: MunitContext, kind: 'lossCurves' | 'architecture
 }
 
 async function translateImage(munit: MunitContext, arg: unknown): Promise<string[] | undefined> {
-  const image = arg instanceof vscode.Uri
-    ? arg.fsPath
-    : (await vscode.window.showOpenDialog({ title: 'Image to translate', filters: { Images: ['png', 'jpg', 'jpeg'] }, defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri }))?.[0]?.fsPath;
+  const image =
+    arg instanceof vscode.Uri
+      ? arg.fsPath
+      : (
+          await vscode.window.showOpenDialog({
+            title: 'Image to translate',
+            filters: { Images: ['png', 'jpg', 'jpeg'] },
+            defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+          })
+        )?.[0]?.fsPath;
   if (!image) return undefined;
   const found = await munit.configs.forImage(image);
   const configPath = found?.configPath ?? (await munit.configs.pick('Config whose model translates the image'));
@@ -159,9 +169,8 @@ async function translateImage(munit: MunitContext, arg: unknown): Promise<string
   );
   if (!direction) return undefined;
   const count = Math.max(1, readSettings().hoverStyles);
-  const result = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: `MUNIT: translating ${path.basename(image)}` },
-    () => munit.request(P.Translate.type, { configPath, image, direction: direction.direction, style: { kind: 'random', count } }),
+  const result = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MUNIT: translating ${path.basename(image)}` }, () =>
+    munit.request(P.Translate.type, { configPath, image, direction: direction.direction, style: { kind: 'random', count } }),
   );
   await munit.configs.use(configPath);
   // Written beside the run's other outputs, named like `munit translate` names them.
@@ -221,15 +230,18 @@ function pickTunable(munit: MunitContext, job: P.JobStatus): Promise<TunableItem
   pick.ignoreFocusOut = true;
   pick.items = items();
   pick.busy = true;
-  void munit.request(P.GetHyperparameters.type, { jobId: job.jobId }).then(
-    (settings) => {
-      const active = pick.activeItems[0]?.key;
-      pick.items = items(settings);
-      const again = pick.items.find((item) => item.key !== undefined && item.key === active);
-      if (again) pick.activeItems = [again];
-    },
-    () => undefined,
-  ).finally(() => (pick.busy = false));
+  void munit
+    .request(P.GetHyperparameters.type, { jobId: job.jobId })
+    .then(
+      (settings) => {
+        const active = pick.activeItems[0]?.key;
+        pick.items = items(settings);
+        const again = pick.items.find((item) => item.key !== undefined && item.key === active);
+        if (again) pick.activeItems = [again];
+      },
+      () => undefined,
+    )
+    .finally(() => (pick.busy = false));
   return new Promise((resolve) => {
     let chosen: TunableItem | undefined;
     pick.onDidAccept(() => {

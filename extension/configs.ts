@@ -53,12 +53,20 @@ export class Configs {
     const recent = this.recent;
     candidates.sort((a, b) => Number(b === recent) - Number(a === recent) || a.localeCompare(b));
     if (candidates.length === 0) {
-      const choice = await vscode.window.showInformationMessage('No MUNIT config (a YAML file with gen: and dis: sections) in this workspace.', 'Create Demo Project');
+      const choice = await vscode.window.showInformationMessage(
+        'No MUNIT config (a YAML file with gen: and dis: sections) in this workspace.',
+        'Create Demo Project',
+      );
       if (choice) await vscode.commands.executeCommand('munit.createDemoProject');
       return undefined;
     }
     const picked = await vscode.window.showQuickPick(
-      candidates.map((c) => ({ label: path.basename(c), description: vscode.workspace.asRelativePath(path.dirname(c)), detail: c === recent ? 'most recently used' : undefined, configPath: c })),
+      candidates.map((c) => ({
+        label: path.basename(c),
+        description: vscode.workspace.asRelativePath(path.dirname(c)),
+        detail: c === recent ? 'most recently used' : undefined,
+        configPath: c,
+      })),
       { placeHolder, matchOnDescription: true },
     );
     return picked?.configPath;
@@ -77,7 +85,11 @@ export class Configs {
       if (data.key.startsWith('data_folder_train')) continue;
       const folders = data.key === 'data_root' ? [path.join(data.folder, 'testA'), path.join(data.folder, 'testB')] : [data.folder];
       for (const folder of folders.filter((f) => fs.existsSync(f))) {
-        const files = fs.readdirSync(folder).filter((f) => /\.(png|jpe?g)$/i.test(f)).sort().slice(0, perDomain);
+        const files = fs
+          .readdirSync(folder)
+          .filter((f) => /\.(png|jpe?g)$/i.test(f))
+          .sort()
+          .slice(0, perDomain);
         images.push(...files.map((f) => path.join(folder, f)));
       }
     }
@@ -94,16 +106,13 @@ export class Configs {
     const recent = this.recent;
     return recent ? { configPath: recent } : undefined;
   }
-
 }
 
 /** The workspace's MUNIT configs, leaving out the copies in run folders (records of past runs, not configs to use). */
 async function findConfigs(): Promise<string[]> {
   const files = await vscode.workspace.findFiles('**/*.{yaml,yml}', '**/{node_modules,.git}/**', 500);
   const runs = (vscode.workspace.workspaceFolders ?? []).map((f) => outputRoot(f.uri.fsPath));
-  return files
-    .map((f) => f.fsPath)
-    .filter((file) => !runs.some((root) => file.startsWith(root + path.sep)) && looksLikeConfig(fs.readFileSync(file, 'utf8')));
+  return files.map((f) => f.fsPath).filter((file) => !runs.some((root) => file.startsWith(root + path.sep)) && looksLikeConfig(fs.readFileSync(file, 'utf8')));
 }
 
 /** munit.outputFolder, taken from a workspace folder when relative. */

@@ -69,7 +69,9 @@ export class MunitContext implements vscode.Disposable {
     if (client !== this.client) return;
     if (state === State.Running) {
       this.serverInfo = (client.initializeResult as { munit?: P.MunitServerInfo } | undefined)?.munit;
-      this.output.info(`MUNIT server running: ${this.serverInfo ? `${this.serverInfo.backend}, version ${this.serverInfo.version}; training engine: ${this.serverInfo.engine}` : "no server info"}`);
+      this.output.info(
+        `MUNIT server running: ${this.serverInfo ? `${this.serverInfo.backend}, version ${this.serverInfo.version}; training engine: ${this.serverInfo.engine}` : 'no server info'}`,
+      );
       // A (re)started server has its own job list: none, or the ones it kept running.
       client.sendRequest(P.ListJobs.type, undefined).then(
         (jobs) => this.jobs.reset(jobs),

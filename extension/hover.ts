@@ -22,7 +22,12 @@ export function registerImageHover(munit: MunitContext): void {
   );
 }
 
-async function imageHover(munit: MunitContext, document: vscode.TextDocument, position: vscode.Position, token: vscode.CancellationToken): Promise<vscode.Hover | undefined> {
+async function imageHover(
+  munit: MunitContext,
+  document: vscode.TextDocument,
+  position: vscode.Position,
+  token: vscode.CancellationToken,
+): Promise<vscode.Hover | undefined> {
   const range = document.getWordRangeAtPosition(position, IMAGE_PATH);
   if (!range) return undefined;
   const image = resolveImage(document, document.getText(range));
@@ -38,7 +43,12 @@ async function imageHover(munit: MunitContext, document: vscode.TextDocument, po
   }
   const direction: P.Direction = found.domain === 'b' ? 'b2a' : 'a2b';
   try {
-    const result = await munit.request(P.Translate.type, { configPath: found.configPath, image, direction, style: { kind: 'random', count: styles, seed: STYLE_SEED } });
+    const result = await munit.request(P.Translate.type, {
+      configPath: found.configPath,
+      image,
+      direction,
+      style: { kind: 'random', count: styles, seed: STYLE_SEED },
+    });
     if (token.isCancellationRequested) return undefined;
     const label = direction === 'a2b' ? 'A → B' : 'B → A';
     const weights = result.origin.kind === 'untrained' ? 'untrained weights' : `${result.origin.kind} weights, iteration ${result.origin.iteration}`;

@@ -64,4 +64,3 @@ export function readSampleHistory(runFolder: string, jobId: string): SamplesPara
   }
   return [...steps.values()];
 }
-

@@ -11,12 +11,7 @@ export function registerStatusBar(munit: MunitContext): void {
   const item = vscode.window.createStatusBarItem('munit.status', vscode.StatusBarAlignment.Left, 10);
   item.name = 'MUNIT';
   const update = () => render(item, munit);
-  munit.extension.subscriptions.push(
-    item,
-    munit.onDidChangeServerState(update),
-    munit.jobs.onDidChange(update),
-    munit.jobs.onMetrics(update),
-  );
+  munit.extension.subscriptions.push(item, munit.onDidChangeServerState(update), munit.jobs.onDidChange(update), munit.jobs.onMetrics(update));
   update();
   item.show();
 }

@@ -41,7 +41,10 @@ export class Adam {
   step = 0;
   readonly slots: AdamSlot[];
 
-  constructor(readonly variables: tf.Variable[], readonly settings: AdamSettings) {
+  constructor(
+    readonly variables: tf.Variable[],
+    readonly settings: AdamSettings,
+  ) {
     this.slots = variables.map((v) => ({ expAvg: zerosVariable(v), expAvgSq: zerosVariable(v) }));
   }
 

@@ -111,7 +111,12 @@ async function main(): Promise<void> {
   const engine = chooseEngine({ prefer: opts.engine });
   const threads = onnxThreadCount();
   const settings = defaultConfig();
-  const result: Record<string, number | string> = { engine: engine.engine, engine_detail: engine.description, backend: info.choice, backend_detail: describeBackend(info) };
+  const result: Record<string, number | string> = {
+    engine: engine.engine,
+    engine_detail: engine.description,
+    backend: info.choice,
+    backend_detail: describeBackend(info),
+  };
   const extras: Extras = {};
   const figures: [string, string][] = [];
   const log = (key: string, value: number, what: string) => {
@@ -123,9 +128,11 @@ async function main(): Promise<void> {
     const [nodes, build] = [extras[`${key}_graph_nodes`], extras[`${key}_build_s`]];
     return nodes ? `   (${nodes} graph nodes, built and started in ${build} s)` : '';
   };
-  if (!opts.json) console.log(`engine: ${engine.description}\ntfjs backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`);
+  if (!opts.json)
+    console.log(`engine: ${engine.description}\ntfjs backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`);
   for (const size of opts.train) log(`train_${size}`, await benchTrain(settings, size, opts.iters, engine, extras), `training iteration (D+G) ${size}x${size}`);
-  for (const size of opts.translate) log(`translate_${size}`, await benchTranslate(settings, size, opts.iters, engine, extras), `translation of one image ${size}x${size}`);
+  for (const size of opts.translate)
+    log(`translate_${size}`, await benchTranslate(settings, size, opts.iters, engine, extras), `translation of one image ${size}x${size}`);
   Object.assign(result, extras);
   if (opts.reference) {
     const ref = referenceFigures(opts, threads);

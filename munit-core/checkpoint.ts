@@ -45,7 +45,10 @@ function filesByIteration(dir: string): Map<number, Set<Kind>> {
 
 /** Iterations for which all three files exist, newest last (their content is checked when they are loaded). */
 export function completeCheckpoints(dir: string): number[] {
-  return [...filesByIteration(dir)].filter(([, kinds]) => kinds.size === KINDS.length).map(([it]) => it).sort((a, b) => a - b);
+  return [...filesByIteration(dir)]
+    .filter(([, kinds]) => kinds.size === KINDS.length)
+    .map(([it]) => it)
+    .sort((a, b) => a - b);
 }
 
 /** The part of `fs` that writeFileAtomic writes through; tests inject short writes and full disks here. */
@@ -193,12 +196,18 @@ interface OptimizedParam {
 
 /** The optimiser's variables in its order (both networks' trainable weights), with network-qualified names. */
 function optimizedParams(a: ParamStore, b: ParamStore): OptimizedParam[] {
-  return [['a', a], ['b', b]].flatMap(([net, store]) =>
+  return [
+    ['a', a],
+    ['b', b],
+  ].flatMap(([net, store]) =>
     [...(store as ParamStore).entries.values()].filter((e) => e.trainable).map((entry) => ({ qualified: `${net as string}.${entry.name}`, entry })),
   );
 }
 
-const MOMENTS = [['exp_avg', 'expAvg'], ['exp_avg_sq', 'expAvgSq']] as const;
+const MOMENTS = [
+  ['exp_avg', 'expAvg'],
+  ['exp_avg_sq', 'expAvgSq'],
+] as const;
 
 /** Adam's moments as `<prefix><qualified name>.exp_avg` / `.exp_avg_sq`, in PyTorch layout like the weights. */
 async function optimizerTensors(opt: Adam, params: OptimizedParam[], prefix: string): Promise<TensorMap> {
@@ -257,7 +266,12 @@ export async function saveCheckpoint(trainer: MunitTrainer, dir: string, options
   const dis = await pair(trainer.disA.params, trainer.disB.params);
   const genMoments = await optimizerTensors(trainer.genOpt, g.gen, 'gen.');
   const disMoments = await optimizerTensors(trainer.disOpt, g.dis, 'dis.');
-  checkFinite(trainer, dir, { 'generator weights': gen, 'discriminator weights': dis, 'generator Adam moments': genMoments, 'discriminator Adam moments': disMoments });
+  checkFinite(trainer, dir, {
+    'generator weights': gen,
+    'discriminator weights': dis,
+    'generator Adam moments': genMoments,
+    'discriminator Adam moments': disMoments,
+  });
   const optMeta: Record<string, string> = {
     ...meta,
     gen_step: String(trainer.genOpt.step),
@@ -268,7 +282,11 @@ export async function saveCheckpoint(trainer: MunitTrainer, dir: string, options
     ...(options.extras ?? {}),
   };
   // The optimiser file goes last: its presence completes the checkpoint.
-  const files: [Kind, TensorMap, Record<string, string>][] = [['gen', gen, meta], ['dis', dis, meta], ['optimizer', new Map([...genMoments, ...disMoments]), optMeta]];
+  const files: [Kind, TensorMap, Record<string, string>][] = [
+    ['gen', gen, meta],
+    ['dis', dis, meta],
+    ['optimizer', new Map([...genMoments, ...disMoments]), optMeta],
+  ];
   const written: string[] = [];
   try {
     for (const [kind, tensors, metadata] of files) {
@@ -346,7 +364,8 @@ function checkHeader(metadata: Record<string, string>, file: string, iteration?:
     const found = format === undefined ? 'has no format field' : `has format '${format}'`;
     throw new Error(`${file}: not a MUNIT Studio checkpoint: its header ${found}, expected '${CHECKPOINT_FORMAT}' (or '${LEGACY_FORMAT}')`);
   }
-  if (format === CHECKPOINT_FORMAT && metadata[DATA_CHECKSUM_KEY] === undefined) throw new Error(`${file}: damaged: the header has lost its checksum (${DATA_CHECKSUM_KEY})`);
+  if (format === CHECKPOINT_FORMAT && metadata[DATA_CHECKSUM_KEY] === undefined)
+    throw new Error(`${file}: damaged: the header has lost its checksum (${DATA_CHECKSUM_KEY})`);
   if (iteration !== undefined && metadata.iteration !== String(iteration)) {
     throw new Error(`${file}: damaged: its header says iteration ${metadata.iteration}, its name ${iteration}`);
   }
@@ -372,7 +391,10 @@ type CheckpointSet = Record<Kind, { tensors: TensorMap; metadata: Record<string,
  * The newest complete set in `dir` whose `kinds` files all read back intact, and the newer ones that did not (with
  * why). Throws when there is none.
  */
-export function newestIntactCheckpoint<K extends Kind>(dir: string, kinds: readonly K[]): { iteration: number; files: Pick<CheckpointSet, K>; damaged: DamagedCheckpoint[] } {
+export function newestIntactCheckpoint<K extends Kind>(
+  dir: string,
+  kinds: readonly K[],
+): { iteration: number; files: Pick<CheckpointSet, K>; damaged: DamagedCheckpoint[] } {
   const available = completeCheckpoints(dir);
   if (available.length === 0) throw new Error(`no complete checkpoint in ${dir} (need gen_, dis_ and optimizer_ files of one iteration)`);
   const damaged: DamagedCheckpoint[] = [];
@@ -418,7 +440,10 @@ export function resumeCheckpoint(trainer: MunitTrainer, dir: string, iteration?:
   loadStateDict(trainer.disB.params, set.dis.tensors, checkpointFile(dir, 'dis', it), 'b.');
   const g = groups(trainer);
   const expected = new Map<string, number[]>();
-  for (const [prefix, params] of [['gen.', g.gen], ['dis.', g.dis]] as const) {
+  for (const [prefix, params] of [
+    ['gen.', g.gen],
+    ['dis.', g.dis],
+  ] as const) {
     for (const { qualified, entry } of params) {
       for (const [suffix] of MOMENTS) expected.set(`${prefix}${qualified}.${suffix}`, toTorchShape(entry));
     }

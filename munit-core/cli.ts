@@ -135,11 +135,14 @@ async function train(options: Omit<TrainingRunOptions, 'signal' | 'onStart' | 'o
         [started, startIteration] = [performance.now(), iteration];
         bar.start(maxIter, iteration, { rate: '-', losses: '', eta_text: '-' });
       },
-      onMetrics: (m) => bar.update(m.iteration, { rate: (1 / m.seconds_per_iter).toFixed(2), losses: lossSummary(m), eta_text: eta(m.iteration, bar.getTotal()) }),
+      onMetrics: (m) =>
+        bar.update(m.iteration, { rate: (1 / m.seconds_per_iter).toFixed(2), losses: lossSummary(m), eta_text: eta(m.iteration, bar.getTotal()) }),
     });
     bar.stop();
     const why = { max_iter: 'reached max_iter', signal: 'stopped', time: 'time budget used' }[result.stoppedBy];
-    console.log(`${why} at iteration ${result.iteration}; checkpoints in ${path.join(result.runDir, 'checkpoints')}, samples in ${path.join(result.runDir, 'images', 'index.html')}`);
+    console.log(
+      `${why} at iteration ${result.iteration}; checkpoints in ${path.join(result.runDir, 'checkpoints')}, samples in ${path.join(result.runDir, 'images', 'index.html')}`,
+    );
   } finally {
     bar.stop();
     process.off('SIGINT', onSigint);
@@ -239,14 +242,18 @@ export function main(argv: string[]): void {
     .option('-c, --config <file>', "the run's config (default: config.yaml of the run folder)")
     .option('--logs <path>', 'TensorBoard logs to import as metrics.jsonl (default: logs/<name>/ beside outputs/<name>/)')
     .option('-o, --output-path <dir>', 'parent folder of the new run folder', 'outputs')
-    .option('--name <name>', 'name of the new run folder (default: the reference run folder\'s name)')
+    .option('--name <name>', "name of the new run folder (default: the reference run folder's name)")
     .action(async (source, opts) => {
       try {
         await initBackend();
         const r = await importTorchRun({ source, config: opts.config, logs: opts.logs, outputPath: opts.outputPath, name: opts.name, onWarning: printWarning });
-        console.log(`imported iteration ${r.iteration} (${[r.from.gen, r.from.dis, r.from.optimizer].filter(Boolean).join(', ')}) into ${path.join(r.runDir, 'checkpoints')}`);
+        console.log(
+          `imported iteration ${r.iteration} (${[r.from.gen, r.from.dis, r.from.optimizer].filter(Boolean).join(', ')}) into ${path.join(r.runDir, 'checkpoints')}`,
+        );
         if (r.logs) console.log(`history: ${r.metrics} logged iterations from ${r.logs} in ${path.join(r.runDir, 'metrics.jsonl')}`);
-        console.log(`translate with --checkpoint ${r.runDir}; resume with: munit train --config <config named ${path.basename(r.runDir)}.yaml> --output-path ${opts.outputPath} --resume`);
+        console.log(
+          `translate with --checkpoint ${r.runDir}; resume with: munit train --config <config named ${path.basename(r.runDir)}.yaml> --output-path ${opts.outputPath} --resume`,
+        );
       } catch (err) {
         fail(err);
       }

@@ -3,7 +3,15 @@
 import type { MunitConfig } from './config/config.js';
 
 /** The loss weights and learning rate: read at every iteration, so they can be changed while training. */
-export const HYPERPARAMETER_KEYS = ['lr', 'gan_w', 'recon_x_w', 'recon_s_w', 'recon_c_w', 'recon_x_cyc_w', 'vgg_w'] as const satisfies readonly (keyof MunitConfig)[];
+export const HYPERPARAMETER_KEYS = [
+  'lr',
+  'gan_w',
+  'recon_x_w',
+  'recon_s_w',
+  'recon_c_w',
+  'recon_x_cyc_w',
+  'vgg_w',
+] as const satisfies readonly (keyof MunitConfig)[];
 export type Hyperparameters = Pick<MunitConfig, (typeof HYPERPARAMETER_KEYS)[number]>;
 
 /** The intervals the training loop reads from the config at every iteration: sample grids, metrics, checkpoints. */

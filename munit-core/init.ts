@@ -4,7 +4,6 @@ import { ParamEntry, ParamStore } from './layers/params.js';
 import { Rng } from './random.js';
 import type { InitScheme } from './config/enums.js';
 
-
 /** fan_in / fan_out as PyTorch computes them for [out, in, kH, kW] or [out, in]. */
 function fans(entry: ParamEntry): { fanIn: number; fanOut: number } {
   const s = entry.variable.shape as number[];

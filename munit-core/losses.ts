@@ -24,9 +24,7 @@ export function disLoss(fakeOuts: tf.Tensor[], realOuts: tf.Tensor[], ganType: G
 /** G adversarial loss summed over scales: LSGAN mean((D(fake)-1)^2); nsgan BCE(sigmoid(D(fake)), 1). */
 export function genAdvLoss(fakeOuts: tf.Tensor[], ganType: GanType): tf.Scalar {
   return tf.tidy(() => {
-    const terms = fakeOuts.map((fake) =>
-      ganType === 'lsgan' ? tf.mean(tf.square(tf.sub(fake, 1))) : tf.mean(tf.softplus(tf.neg(fake))),
-    );
+    const terms = fakeOuts.map((fake) => (ganType === 'lsgan' ? tf.mean(tf.square(tf.sub(fake, 1))) : tf.mean(tf.softplus(tf.neg(fake)))));
     return tf.addN(terms) as tf.Scalar;
   });
 }

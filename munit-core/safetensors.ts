@@ -54,7 +54,10 @@ export function decodeSafetensors(buffer: Buffer, source: string): { tensors: Te
   const expected = metadata[DATA_CHECKSUM_KEY];
   if (expected !== undefined) {
     const actual = createHash('sha256').update(buffer.subarray(dataStart)).digest('hex');
-    if (actual !== expected) throw new Error(`${source}: damaged: the data does not match its checksum (${DATA_CHECKSUM_KEY} ${expected.slice(0, 12)}..., the file has ${actual.slice(0, 12)}...)`);
+    if (actual !== expected)
+      throw new Error(
+        `${source}: damaged: the data does not match its checksum (${DATA_CHECKSUM_KEY} ${expected.slice(0, 12)}..., the file has ${actual.slice(0, 12)}...)`,
+      );
   }
   return { tensors, metadata };
 }

@@ -29,8 +29,14 @@ export function sampleOutputs(trainer: MunitTrainer, xA: tf.Tensor4D, xB: tf.Ten
     const sARandom = trainer.rng.normal([n, trainer.genA.styleDim]) as tf.Tensor2D;
     const sBRandom = trainer.rng.normal([n, trainer.genB.styleDim]) as tf.Tensor2D;
     return [
-      a, trainer.genA.decode(cA, sAOwn), trainer.genB.decode(cA, first(trainer.fixedStyleB)), trainer.genB.decode(cA, sBRandom),
-      b, trainer.genB.decode(cB, sBOwn), trainer.genA.decode(cB, first(trainer.fixedStyleA)), trainer.genA.decode(cB, sARandom),
+      a,
+      trainer.genA.decode(cA, sAOwn),
+      trainer.genB.decode(cA, first(trainer.fixedStyleB)),
+      trainer.genB.decode(cA, sBRandom),
+      b,
+      trainer.genB.decode(cB, sBOwn),
+      trainer.genA.decode(cB, first(trainer.fixedStyleA)),
+      trainer.genA.decode(cB, sARandom),
     ];
   });
   const labels = (from: string, to: string) => [`input ${from}`, 'reconstruction', `${from}→${to} fixed styles`, `${from}→${to} random styles`];
@@ -59,7 +65,9 @@ export async function toRgbBytes(image: tf.Tensor3D): Promise<Uint8Array> {
 /** [H, W, C] in [-1, 1] -> PNG bytes. */
 export async function encodePng(image: tf.Tensor3D): Promise<Buffer> {
   const [h, w] = image.shape;
-  return sharp(Buffer.from(await toRgbBytes(image)), { raw: { width: w, height: h, channels: 3 } }).png().toBuffer();
+  return sharp(Buffer.from(await toRgbBytes(image)), { raw: { width: w, height: h, channels: 3 } })
+    .png()
+    .toBuffer();
 }
 
 function escapeXml(text: string): string {

@@ -15,7 +15,10 @@ export type { Hyperparameters };
 
 /** The config keys the trainer is built from. */
 export type TrainerSettings = Hyperparameters &
-  Pick<MunitConfig, 'gen' | 'dis' | 'input_dim_a' | 'input_dim_b' | 'init' | 'lr_policy' | 'step_size' | 'gamma' | 'beta1' | 'beta2' | 'weight_decay' | 'display_size'>;
+  Pick<
+    MunitConfig,
+    'gen' | 'dis' | 'input_dim_a' | 'input_dim_b' | 'init' | 'lr_policy' | 'step_size' | 'gamma' | 'beta1' | 'beta2' | 'weight_decay' | 'display_size'
+  >;
 
 /** A loss weight: a number when run eagerly, a graph input when the compiled engine traces the step. */
 export type LossWeight = number | tf.Scalar;
@@ -29,12 +32,18 @@ export interface GenTerms {
 
 export const DIS_LOSS_TERMS = ['loss_dis_a', 'loss_dis_b', 'loss_dis_total'] as const;
 export const GEN_LOSS_TERMS = [
-  'loss_gen_adv_a', 'loss_gen_adv_b',
-  'loss_gen_recon_x_a', 'loss_gen_recon_x_b',
-  'loss_gen_recon_s_a', 'loss_gen_recon_s_b',
-  'loss_gen_recon_c_a', 'loss_gen_recon_c_b',
-  'loss_gen_cycrecon_x_a', 'loss_gen_cycrecon_x_b',
-  'loss_gen_vgg_a', 'loss_gen_vgg_b',
+  'loss_gen_adv_a',
+  'loss_gen_adv_b',
+  'loss_gen_recon_x_a',
+  'loss_gen_recon_x_b',
+  'loss_gen_recon_s_a',
+  'loss_gen_recon_s_b',
+  'loss_gen_recon_c_a',
+  'loss_gen_recon_c_b',
+  'loss_gen_cycrecon_x_a',
+  'loss_gen_cycrecon_x_b',
+  'loss_gen_vgg_a',
+  'loss_gen_vgg_b',
   'loss_gen_total',
 ] as const;
 export type GenLossName = (typeof GEN_LOSS_TERMS)[number];
@@ -92,7 +101,10 @@ export class MunitTrainer {
   /** Where iterations run when not on tfjs (see useEngine). */
   private engine?: StepEngine;
 
-  constructor(readonly settings: TrainerSettings, options: TrainerOptions = {}) {
+  constructor(
+    readonly settings: TrainerSettings,
+    options: TrainerOptions = {},
+  ) {
     if (settings.vgg_w > 0 && !options.perceptual) {
       throw new Error(`vgg_w is ${settings.vgg_w} but no VGG-16 weights were given: set vgg_model_path or set vgg_w to 0`);
     }
@@ -191,7 +203,13 @@ export class MunitTrainer {
    * dis_update's tensors: both discriminators' losses on fakes made with the style codes sA, sB (detached, as in
    * the reference) and the gradients, in disOpt.variables order. gan_w is a number, or a graph input when compiled.
    */
-  disLosses(xA: tf.Tensor4D, xB: tf.Tensor4D, sA: tf.Tensor2D, sB: tf.Tensor2D, ganW: LossWeight): { terms: tf.Scalar[]; value: tf.Scalar; grads: tf.Tensor[] } {
+  disLosses(
+    xA: tf.Tensor4D,
+    xB: tf.Tensor4D,
+    sA: tf.Tensor2D,
+    sB: tf.Tensor2D,
+    ganW: LossWeight,
+  ): { terms: tf.Scalar[]; value: tf.Scalar; grads: tf.Tensor[] } {
     const ganType = this.settings.dis.gan_type;
     // The fakes are detached in the reference: computing them outside the gradient tape records nothing for them.
     const [xBA, xAB] = tf.tidy(() => [this.genA.decode(this.genB.encodeContent(xB), sA), this.genB.decode(this.genA.encodeContent(xA), sB)]);
@@ -212,7 +230,13 @@ export class MunitTrainer {
     const { named, grads } = this.genLosses(xA, xB, sA, sB, { ...this.hyper }, this.genTerms());
     const disposeAll = () => tf.dispose([sA, sB, ...Object.values(named), ...grads]);
     const present = GEN_LOSS_TERMS.filter((n) => named[n]);
-    const values = await readScalars(present.map((n) => named[n]!), 'generator step', present, this.iteration, disposeAll);
+    const values = await readScalars(
+      present.map((n) => named[n]!),
+      'generator step',
+      present,
+      this.iteration,
+      disposeAll,
+    );
     this.genOpt.apply(grads, lr);
     disposeAll();
     return genLossRecord(present, values);
@@ -222,7 +246,14 @@ export class MunitTrainer {
    * gen_update's tensors: every term computed this iteration (named as the reference names them, loss_gen_total
    * included) and the gradients in genOpt.variables order. The loss weights are numbers, or graph inputs when compiled.
    */
-  genLosses(xA: tf.Tensor4D, xB: tf.Tensor4D, sA: tf.Tensor2D, sB: tf.Tensor2D, h: LossWeights, terms: GenTerms): { named: Partial<Record<GenLossName, tf.Scalar>>; grads: tf.Tensor[] } {
+  genLosses(
+    xA: tf.Tensor4D,
+    xB: tf.Tensor4D,
+    sA: tf.Tensor2D,
+    sB: tf.Tensor2D,
+    h: LossWeights,
+    terms: GenTerms,
+  ): { named: Partial<Record<GenLossName, tf.Scalar>>; grads: tf.Tensor[] } {
     const named: Partial<Record<GenLossName, tf.Scalar>> = {};
     // The generator loss is a sum of two halves that share no computation: everything that starts from x_a
     // (its reconstruction, its translation x_ab judged by dis_b, and x_ab's re-encoding) and everything that starts
@@ -266,7 +297,12 @@ export class MunitTrainer {
       add(h.recon_s_w, `loss_gen_recon_s_${otherSuffix}`, l1(styleRecon, sOther));
       add(h.recon_c_w, `loss_gen_recon_c_${suffix}`, l1(contentRecon, content));
       if (terms.cyc) add(h.recon_x_cyc_w, `loss_gen_cycrecon_x_${suffix}`, l1(own.decode(contentRecon, style), x));
-      if (terms.vgg && this.perceptual) add(h.vgg_w, `loss_gen_vgg_${otherSuffix}`, vggLoss((y) => this.perceptual!.features(y), translated, x));
+      if (terms.vgg && this.perceptual)
+        add(
+          h.vgg_w,
+          `loss_gen_vgg_${otherSuffix}`,
+          vggLoss((y) => this.perceptual!.features(y), translated, x),
+        );
       return tf.addN(total) as tf.Scalar;
     }, this.genOpt.variables);
   }
@@ -316,7 +352,11 @@ export function assertFiniteLosses(values: readonly number[], step: string, name
 }
 
 export class NonFiniteLossError extends Error {
-  constructor(message: string, readonly term: string, readonly iteration: number) {
+  constructor(
+    message: string,
+    readonly term: string,
+    readonly iteration: number,
+  ) {
     super(message);
     this.name = 'NonFiniteLossError';
   }

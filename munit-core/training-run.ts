@@ -4,14 +4,31 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { cleanCheckpointFolder, completeCheckpoints, makeOutputFolder, removeStaleTempFiles, resumeCheckpoint, saveCheckpoint, writeFileAtomic } from './checkpoint.js';
+import {
+  cleanCheckpointFolder,
+  completeCheckpoints,
+  makeOutputFolder,
+  removeStaleTempFiles,
+  resumeCheckpoint,
+  saveCheckpoint,
+  writeFileAtomic,
+} from './checkpoint.js';
 import { DATA_SPLITS, DataSplit, loadConfig, MunitConfig } from './config/config.js';
 import { closeLoaders, createLoaders, Loaders, LoadersState, loadersState, restoreLoaders } from './data/loader.js';
 import { Vgg16 } from './networks/vgg16.js';
 import { disposeSamples, renderGrid, sampleOutputs } from './samples.js';
 import { chooseEngine, EngineName, startEngine } from './onnx/engine-choice.js';
 import { IterationMetrics, MunitTrainer, TrainerOptions } from './trainer.js';
-import { CHECKPOINTS_FOLDER, GALLERY_FILE, IMAGES_FOLDER, METRICS_FILE, parseSampleGridFile, RUN_CONFIG_FILE, runFolder, sampleGridFile } from './run-folder.js';
+import {
+  CHECKPOINTS_FOLDER,
+  GALLERY_FILE,
+  IMAGES_FOLDER,
+  METRICS_FILE,
+  parseSampleGridFile,
+  RUN_CONFIG_FILE,
+  runFolder,
+  sampleGridFile,
+} from './run-folder.js';
 
 export { runFolder };
 
@@ -74,7 +91,8 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   const seed = options.seed ?? 0;
   let vgg: Vgg16 | undefined;
   if (config.vgg_w > 0) {
-    if (!config.vgg_model_path) throw new Error(`${options.configPath}: vgg_w is ${config.vgg_w} but vgg_model_path is not set (VGG-16 weights as .safetensors)`);
+    if (!config.vgg_model_path)
+      throw new Error(`${options.configPath}: vgg_w is ${config.vgg_w} but vgg_model_path is not set (VGG-16 weights as .safetensors)`);
     vgg = Vgg16.load(path.resolve(configDir, config.vgg_model_path));
   }
   const trainerOptions: TrainerOptions = { seed, perceptual: vgg };
@@ -203,7 +221,11 @@ function writeGallery(dir: string): void {
   });
   const iterations = [...new Set(grids.map((g) => g.iteration))].sort((a, b) => b - a);
   const sections = iterations.map((it) => {
-    const imgs = grids.filter((g) => g.iteration === it).map((g) => g.file).sort().map((f) => `<figure><img src="${f}" alt="${f}"><figcaption>${f}</figcaption></figure>`);
+    const imgs = grids
+      .filter((g) => g.iteration === it)
+      .map((g) => g.file)
+      .sort()
+      .map((f) => `<figure><img src="${f}" alt="${f}"><figcaption>${f}</figcaption></figure>`);
     return `<h2>iteration ${it}</h2>\n${imgs.join('\n')}`;
   });
   const html = `<!doctype html>\n<meta charset="utf-8">\n<title>MUNIT samples</title>\n<style>body{font-family:sans-serif} figure{display:inline-block;margin:4px} img{image-rendering:pixelated}</style>\n<h1>MUNIT samples</h1>\n${sections.join('\n')}\n`;

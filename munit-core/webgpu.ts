@@ -102,8 +102,13 @@ function describeAdapter(api: WebGpuAdapter['api'], adapter: GPUAdapter): WebGpu
 /** What tfjs' own registration asks for (its base.js), plus the bindings per shader its larger kernels use. */
 function tfjsLimits(adapter: GPUAdapter): Record<string, number> {
   const names = [
-    'maxComputeWorkgroupStorageSize', 'maxComputeWorkgroupsPerDimension', 'maxStorageBufferBindingSize', 'maxBufferSize',
-    'maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup', 'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeWorkgroupsPerDimension',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxComputeWorkgroupSizeX',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxStorageBuffersPerShaderStage',
   ] as const;
   return Object.fromEntries(names.map((n) => [n, adapter.limits[n]]));
 }

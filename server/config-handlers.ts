@@ -38,31 +38,42 @@ export function serveConfigLanguage(
 
   documents.onDidChangeContent(({ document }) => {
     clearTimeout(pendingValidation.get(document.uri));
-    pendingValidation.set(document.uri, setTimeout(() => {
-      pendingValidation.delete(document.uri);
-      validate(document.uri);
-    }, VALIDATE_DELAY_MS));
+    pendingValidation.set(
+      document.uri,
+      setTimeout(() => {
+        pendingValidation.delete(document.uri);
+        validate(document.uri);
+      }, VALIDATE_DELAY_MS),
+    );
   });
   documents.onDidClose(({ document }) => {
     clearTimeout(pendingValidation.get(document.uri));
     pendingValidation.delete(document.uri);
     void connection.sendDiagnostics({ uri: document.uri, diagnostics: [] });
   });
-  connection.onHover(feature(connection, 'hover', null, ({ textDocument, position }) => {
-    const doc = documents.get(textDocument.uri);
-    return isConfig(doc) ? configLanguage.hover(doc, position) : null;
-  }));
-  connection.onCompletion(feature(connection, 'completion', [], ({ textDocument, position }) => {
-    const doc = documents.get(textDocument.uri);
-    return isConfig(doc) ? configLanguage.completion(doc, position) : [];
-  }));
-  connection.onCodeLens(feature(connection, 'code lenses', [], ({ textDocument }) => {
-    const doc = documents.get(textDocument.uri);
-    const file = uriToPath(textDocument.uri);
-    // Lenses only for configs on disk inside the workspace: training anything else is refused.
-    if (!isConfig(doc) || file === undefined || workspace.guard.refusal(file) !== undefined) return [];
-    const configPath = workspace.check(file, 'config');
-    return configLanguage.codeLenses(configPath, { clientCommands: client.commands, activeJob: activeJob(configPath) });
-  }));
-  connection.onCodeAction(feature(connection, 'code actions', [], ({ textDocument, context }) => configLanguage.codeActions(textDocument.uri, context.diagnostics)));
+  connection.onHover(
+    feature(connection, 'hover', null, ({ textDocument, position }) => {
+      const doc = documents.get(textDocument.uri);
+      return isConfig(doc) ? configLanguage.hover(doc, position) : null;
+    }),
+  );
+  connection.onCompletion(
+    feature(connection, 'completion', [], ({ textDocument, position }) => {
+      const doc = documents.get(textDocument.uri);
+      return isConfig(doc) ? configLanguage.completion(doc, position) : [];
+    }),
+  );
+  connection.onCodeLens(
+    feature(connection, 'code lenses', [], ({ textDocument }) => {
+      const doc = documents.get(textDocument.uri);
+      const file = uriToPath(textDocument.uri);
+      // Lenses only for configs on disk inside the workspace: training anything else is refused.
+      if (!isConfig(doc) || file === undefined || workspace.guard.refusal(file) !== undefined) return [];
+      const configPath = workspace.check(file, 'config');
+      return configLanguage.codeLenses(configPath, { clientCommands: client.commands, activeJob: activeJob(configPath) });
+    }),
+  );
+  connection.onCodeAction(
+    feature(connection, 'code actions', [], ({ textDocument, context }) => configLanguage.codeActions(textDocument.uri, context.diagnostics)),
+  );
 }

@@ -2,8 +2,18 @@
 // config schema, quick fixes for misspelt keys and values, and "Train" / "Preview" code lenses.
 import * as path from 'node:path';
 import {
-  CodeAction, CodeActionKind, CodeLens, CompletionItem, CompletionItemKind, Diagnostic, DiagnosticSeverity, Hover,
-  MarkupKind, Position, Range, TextEdit,
+  CodeAction,
+  CodeActionKind,
+  CodeLens,
+  CompletionItem,
+  CompletionItemKind,
+  Diagnostic,
+  DiagnosticSeverity,
+  Hover,
+  MarkupKind,
+  Position,
+  Range,
+  TextEdit,
 } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { checkDataPaths, ConfigDiagnostic, parseConfig } from '../munit-core/config/config.js';

@@ -16,7 +16,13 @@ export function checkConfigData(config: MunitConfig, configPath: string, guard: 
  * The images of `splits` as the trainer lists them, each checked to lie inside the workspace; at most `limit` per
  * split (the preview needs only the first few). Call checkConfigData first: the lists are read here.
  */
-export function workspaceImages(config: MunitConfig, configDir: string, guard: PathGuard, splits: readonly DataSplit[] = DATA_SPLITS, limit = Infinity): Record<DataSplit, string[]> {
+export function workspaceImages(
+  config: MunitConfig,
+  configDir: string,
+  guard: PathGuard,
+  splits: readonly DataSplit[] = DATA_SPLITS,
+  limit = Infinity,
+): Record<DataSplit, string[]> {
   const sources = dataSources(config);
   if (!sources) throw new Error('the config names no data: set data_root, or all eight data_folder_*/data_list_* keys');
   const result = {} as Record<DataSplit, string[]>;

@@ -29,9 +29,7 @@ export interface EngineRequest<M extends EngineMethod = EngineMethod> {
   roots: readonly string[];
 }
 
-export type EngineReply =
-  | { id: number; result: unknown }
-  | { id: number; error: { message: string } };
+export type EngineReply = { id: number; result: unknown } | { id: number; error: { message: string } };
 
 /** What the worker reports on its own. */
 export type EngineEvent =

@@ -52,12 +52,19 @@ const handlers: Handlers = {
     guard.checkTree(runFolder(params.configPath, params.outputPath), 'run folder');
     const jobId = `job-${nextJob++}`;
     await new Promise<void>((resolve, reject) => {
-      const job = new TrainingJob(jobId, params.configPath, params.outputPath, params.resume ?? false, {
-        state: (s) => post({ event: 'jobState', params: s }),
-        metrics: (m) => post({ event: 'metrics', params: m }),
-        samples: (s) => post({ event: 'samples', params: s }),
-        warn: (m) => log('warn', m),
-      }, (error) => (error ? reject(error) : resolve()));
+      const job = new TrainingJob(
+        jobId,
+        params.configPath,
+        params.outputPath,
+        params.resume ?? false,
+        {
+          state: (s) => post({ event: 'jobState', params: s }),
+          metrics: (m) => post({ event: 'metrics', params: m }),
+          samples: (s) => post({ event: 'samples', params: s }),
+          warn: (m) => log('warn', m),
+        },
+        (error) => (error ? reject(error) : resolve()),
+      );
       jobs.unshift(job);
     });
     return jobs[0].status();
@@ -115,10 +122,19 @@ const handlers: Handlers = {
       const refusal = guard.refusal(referenceLogs(from.runDir));
       if (refusal !== undefined) {
         logs = false;
-        warnings.push(`the TensorBoard logs beside the run are not read: ${refusal}. The run is imported without its loss history; pass logs inside the workspace to include it.`);
+        warnings.push(
+          `the TensorBoard logs beside the run are not read: ${refusal}. The run is imported without its loss history; pass logs inside the workspace to include it.`,
+        );
       } else guard.checkTree(referenceLogs(from.runDir), 'logs');
     }
-    const result = await importTorchRun({ source: params.source, config: configPath, logs, name, outputPath: params.outputPath, onWarning: (w) => warnings.push(w) });
+    const result = await importTorchRun({
+      source: params.source,
+      config: configPath,
+      logs,
+      name,
+      outputPath: params.outputPath,
+      onWarning: (w) => warnings.push(w),
+    });
     return { runFolder: result.runDir, iteration: result.iteration, metrics: result.metrics, warnings };
   },
   async configPreview(params, guard) {
@@ -127,7 +143,9 @@ const handlers: Handlers = {
     } catch (err) {
       // No usable weights (e.g. the saved config is broken): still show the data pipeline and the problems.
       const result = await requests.configPreview(undefined, params, guard);
-      result.problems.push(err instanceof ConfigError ? err.diagnostics.map((d) => formatDiagnostic(d, params.configPath)).join('\n') || err.message : (err as Error).message);
+      result.problems.push(
+        err instanceof ConfigError ? err.diagnostics.map((d) => formatDiagnostic(d, params.configPath)).join('\n') || err.message : (err as Error).message,
+      );
       return result;
     }
   },

@@ -34,7 +34,10 @@ export class Engine {
   private crashes: number[] = [];
 
   /** `roots`: the workspace folders, sent with every request so the worker's PathGuard keeps to them. */
-  constructor(private readonly listener: EngineListener, private readonly roots: () => readonly string[]) {
+  constructor(
+    private readonly listener: EngineListener,
+    private readonly roots: () => readonly string[],
+  ) {
     this.start();
   }
 

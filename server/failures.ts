@@ -5,7 +5,7 @@ import { type Connection, ResponseError } from 'vscode-languageserver/node';
 /** LSP's "request failed" code: the request was valid but could not be carried out. */
 const REQUEST_FAILED = -32803;
 
-export const describe = (err: unknown) => (err instanceof Error ? err.stack ?? err.message : String(err));
+export const describe = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 
 /** A language feature: a failure is logged and answered with `empty`. */
 export function feature<T, R>(connection: Connection, name: string, empty: R, fn: (params: T) => R): (params: T) => R {

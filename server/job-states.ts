@@ -11,7 +11,11 @@ export class JobStates {
   private readonly progress: TrainingProgress;
 
   /** `stop`: asks the engine to stop a job (its progress was cancelled). */
-  constructor(private readonly connection: Connection, private readonly client: ClientFeatures, stop: (jobId: string) => void) {
+  constructor(
+    private readonly connection: Connection,
+    private readonly client: ClientFeatures,
+    stop: (jobId: string) => void,
+  ) {
     this.progress = new TrainingProgress(connection, (jobId) => this.jobs.get(jobId), stop);
   }
 
@@ -28,7 +32,11 @@ export class JobStates {
     if (isFinalJob(status.state)) {
       this.progress.done(status.jobId);
       // A notification, not showErrorMessage's request: the client need not answer it.
-      if (status.state === 'failed') void this.connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message: `MUNIT training of ${path.basename(status.configPath)} failed: ${status.message ?? 'unknown error'}` });
+      if (status.state === 'failed')
+        void this.connection.sendNotification(ShowMessageNotification.type, {
+          type: MessageType.Error,
+          message: `MUNIT training of ${path.basename(status.configPath)} failed: ${status.message ?? 'unknown error'}`,
+        });
     }
     // The plain lenses say Train or Stop training: ask the client to fetch them again when that changes.
     if (!this.client.commands && this.client.lensRefresh && isActiveJob(status.state) !== (previous !== undefined && isActiveJob(previous.state))) {

@@ -2,7 +2,15 @@
 // over Node IPC (`--node-ipc`). The transport is built here so that every message passes transport.ts's checks.
 import * as net from 'node:net';
 import {
-  createConnection, IPCMessageReader, IPCMessageWriter, Message, MessageReader, MessageType, MessageWriter, ProposedFeatures, StreamMessageWriter,
+  createConnection,
+  IPCMessageReader,
+  IPCMessageWriter,
+  Message,
+  MessageReader,
+  MessageType,
+  MessageWriter,
+  ProposedFeatures,
+  StreamMessageWriter,
 } from 'vscode-languageserver/node';
 import { startServer } from './server.js';
 import { FramedStreamReader, FramingEvents, ProtocolGate } from './transport.js';

@@ -40,7 +40,9 @@ export class ModelHost {
 
   /** Runs `fn` with the model `source` names. The model stays valid only while `fn` runs. */
   async use<T>(source: ModelSource, outputPath: string, guard: PathGuard, fn: (model: Model) => Promise<T>): Promise<T> {
-    const job = this.activeJobs().find((j) => (source.configPath !== undefined && j.configPath === source.configPath) || (source.runFolder !== undefined && j.runFolder === source.runFolder));
+    const job = this.activeJobs().find(
+      (j) => (source.configPath !== undefined && j.configPath === source.configPath) || (source.runFolder !== undefined && j.runFolder === source.runFolder),
+    );
     if (job?.trainer) {
       return job.withTrainer((trainer, config) => {
         const origin: ModelOrigin = { kind: 'live', iteration: trainer.iteration, runFolder: job.runFolder };

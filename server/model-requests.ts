@@ -25,7 +25,9 @@ function engineTranslator(): Translator {
 }
 
 function domainNets(model: Model, domain: P.Domain) {
-  return domain === 'a' ? { gen: model.genA, dis: model.disA, dim: model.config.input_dim_a } : { gen: model.genB, dis: model.disB, dim: model.config.input_dim_b };
+  return domain === 'a'
+    ? { gen: model.genA, dis: model.disA, dim: model.config.input_dim_a }
+    : { gen: model.genB, dis: model.disB, dim: model.config.input_dim_b };
 }
 
 /** Graphs by architecture: shapes and parameter counts do not depend on the weights, and building one runs a forward
@@ -64,7 +66,8 @@ export async function translate(model: Model, params: P.TranslateParams): Promis
         example.dispose();
       }
     } else {
-      if (!Number.isInteger(style.count) || style.count < 1 || style.count > 64) throw new Error(`style.count must be an integer from 1 to 64, got ${style.count}`);
+      if (!Number.isInteger(style.count) || style.count < 1 || style.count > 64)
+        throw new Error(`style.count must be an integer from 1 to 64, got ${style.count}`);
       styles = new Rng(style.seed ?? Date.now() >>> 0).normal([style.count, target.gen.styleDim]) as tf.Tensor2D;
     }
     tensors.push(styles);
@@ -87,7 +90,8 @@ export async function activations(model: Model, params: P.ActivationsParams): Pr
   const x = await loadTestImage(params.image, dim, model.config.new_size);
   const style = params.style ? tf.tensor2d(params.style, [1, params.style.length]) : undefined;
   try {
-    if (style && params.style!.length !== gen.styleDim) throw new Error(`the style vector needs ${gen.styleDim} numbers (style_dim), got ${params.style!.length}`);
+    if (style && params.style!.length !== gen.styleDim)
+      throw new Error(`the style vector needs ${gen.styleDim} numbers (style_dim), got ${params.style!.length}`);
     return { origin: model.origin, activations: await nodeActivations(gen, dis, domain, params.nodeId, x, style) };
   } finally {
     tf.dispose([x, ...(style ? [style] : [])]);
@@ -141,7 +145,15 @@ async function dataPreview(config: MunitConfig, configDir: string, guard: PathGu
     const shape: [number, number, number, number] = [files.length, config.crop_image_height, config.crop_image_width, channels];
     const data = new Float32Array(shape.reduce((a, b) => a * b));
     for (const [i, file] of files.entries()) {
-      const transform = { channels, newSize: config.new_size, cropHeight: shape[1], cropWidth: shape[2], flip: rng.next() < 0.5, cropY: rng.next(), cropX: rng.next() };
+      const transform = {
+        channels,
+        newSize: config.new_size,
+        cropHeight: shape[1],
+        cropWidth: shape[2],
+        flip: rng.next() < 0.5,
+        cropY: rng.next(),
+        cropX: rng.next(),
+      };
       data.set(await loadImageFile(file, transform), i * shape[1] * shape[2] * channels);
     }
     const images = tf.tensor4d(data, shape);
@@ -168,7 +180,13 @@ async function translationPreview(model: Model, edited: MunitConfig, configDir: 
     try {
       out4 = await engineTranslator().translate(source.gen, target.gen, x, styles);
       const title = `${direction === 'a2b' ? 'A→B' : 'B→A'} at new_size ${edited.new_size}, ${model.origin.kind} weights (iteration ${model.origin.iteration})`;
-      const png = await renderGrid([{ label: 'input', images: x }, { label: `${PREVIEW_STYLES} random styles`, images: out4 }], title);
+      const png = await renderGrid(
+        [
+          { label: 'input', images: x },
+          { label: `${PREVIEW_STYLES} random styles`, images: out4 },
+        ],
+        title,
+      );
       out.push({ label: `${direction} ${path.basename(files[0])}`, png: png.toString('base64') });
     } finally {
       tf.dispose([x, styles, ...(out4 ? [out4] : [])]);

@@ -11,7 +11,7 @@ export class ParamsError extends ResponseError<void> {
 
 export type Params = Record<string, unknown>;
 
-const show = (value: unknown) => (value === undefined ? 'nothing' : JSON.stringify(value)?.slice(0, 80) ?? String(value));
+const show = (value: unknown) => (value === undefined ? 'nothing' : (JSON.stringify(value)?.slice(0, 80) ?? String(value)));
 
 /** The params object; `undefined` (no params sent) is an empty one when every parameter is optional. */
 export function paramsOf(method: string, params: unknown, allOptional: boolean): Params {
@@ -43,18 +43,21 @@ export function requiredString(params: Params, key: string): string {
 
 export function oneOf<T extends string>(params: Params, key: string, allowed: readonly T[]): T | undefined {
   const value = params[key];
-  if (value !== undefined && !allowed.includes(value as T)) throw new ParamsError(`${key}: ${show(value)} is not allowed; use ${allowed.map((a) => `"${a}"`).join(' or ')}`);
+  if (value !== undefined && !allowed.includes(value as T))
+    throw new ParamsError(`${key}: ${show(value)} is not allowed; use ${allowed.map((a) => `"${a}"`).join(' or ')}`);
   return value as T | undefined;
 }
 
 export function numbers(value: unknown, key: string): number[] {
-  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) throw new ParamsError(`${key}: expected an array of finite numbers, got ${show(value)}`);
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'number' && Number.isFinite(v)))
+    throw new ParamsError(`${key}: expected an array of finite numbers, got ${show(value)}`);
   return value;
 }
 
 export function optionalObject(params: Params, key: string): Params | undefined {
   const value = params[key];
-  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) throw new ParamsError(`${key}: expected an object, got ${show(value)}`);
+  if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value)))
+    throw new ParamsError(`${key}: expected an object, got ${show(value)}`);
   return value as Params | undefined;
 }
 
@@ -66,8 +69,10 @@ export function styleChoice(params: Params): P.StyleChoice {
   switch (style.kind) {
     case 'random': {
       const { count, seed } = style;
-      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 64) throw new ParamsError(`style.count: expected an integer from 1 to 64, got ${show(count)}`);
-      if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)) throw new ParamsError(`style.seed: expected an integer from 0 to 4294967295, got ${show(seed)}`);
+      if (typeof count !== 'number' || !Number.isInteger(count) || count < 1 || count > 64)
+        throw new ParamsError(`style.count: expected an integer from 1 to 64, got ${show(count)}`);
+      if (seed !== undefined && (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > 0xffffffff))
+        throw new ParamsError(`style.seed: expected an integer from 0 to 4294967295, got ${show(seed)}`);
       return { kind: 'random', count, ...(seed !== undefined ? { seed } : {}) };
     }
     case 'vector':

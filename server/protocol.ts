@@ -181,10 +181,7 @@ export namespace Architecture {
 
 export type Direction = 'a2b' | 'b2a';
 
-export type StyleChoice =
-  | { kind: 'random'; count: number; seed?: number }
-  | { kind: 'vector'; values: number[] }
-  | { kind: 'example'; image: string };
+export type StyleChoice = { kind: 'random'; count: number; seed?: number } | { kind: 'vector'; values: number[] } | { kind: 'example'; image: string };
 
 export interface TranslateParams extends ModelSource {
   /** Image file (absolute path). */

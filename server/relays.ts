@@ -61,7 +61,8 @@ export const RELAYS = {
     allOptional: false,
     params(p) {
       const changes = p.changes;
-      if (typeof changes !== 'object' || changes === null || Array.isArray(changes)) throw new ParamsError(`changes: expected an object of settings, e.g. {"lr": 0.0001}, got ${JSON.stringify(changes)}`);
+      if (typeof changes !== 'object' || changes === null || Array.isArray(changes))
+        throw new ParamsError(`changes: expected an object of settings, e.g. {"lr": 0.0001}, got ${JSON.stringify(changes)}`);
       return { ...jobParams(p), changes: changes as Partial<P.TunableSettings> };
     },
   },
@@ -127,10 +128,14 @@ export const RELAYS = {
 } satisfies Relays;
 
 /** The method of every request namespace protocol.ts exports. */
-type ProtocolRequestMethod = { [K in keyof typeof P]: (typeof P)[K] extends { method: infer M; type: RequestType<unknown, unknown, unknown> } ? M : never }[keyof typeof P];
+type ProtocolRequestMethod = {
+  [K in keyof typeof P]: (typeof P)[K] extends { method: infer M; type: RequestType<unknown, unknown, unknown> } ? M : never;
+}[keyof typeof P];
 
 /** Names the protocol's requests that no relay serves (as a property the table lacks); nothing when all are served. */
-type Unrouted<T extends Relays> = [Exclude<ProtocolRequestMethod, T[EngineMethod]['request']['method']>] extends [never] ? unknown : { unrouted: Exclude<ProtocolRequestMethod, T[EngineMethod]['request']['method']> };
+type Unrouted<T extends Relays> = [Exclude<ProtocolRequestMethod, T[EngineMethod]['request']['method']>] extends [never]
+  ? unknown
+  : { unrouted: Exclude<ProtocolRequestMethod, T[EngineMethod]['request']['method']> };
 
 /** Registers every relay by its method name, so params are checked here, with readable messages. */
 export function relayRequests(connection: Connection, engine: Engine, workspace: Workspace): void {
@@ -138,7 +143,13 @@ export function relayRequests(connection: Connection, engine: Engine, workspace:
   for (const method of Object.keys(relays) as EngineMethod[]) relay(connection, engine, workspace, method, relays[method]);
 }
 
-function relay<M extends EngineMethod>(connection: Connection, engine: Engine, workspace: Workspace, method: M, { request, allOptional, params }: Relay<M>): void {
+function relay<M extends EngineMethod>(
+  connection: Connection,
+  engine: Engine,
+  workspace: Workspace,
+  method: M,
+  { request, allOptional, params }: Relay<M>,
+): void {
   connection.onRequest(request.method, async (raw: unknown): Promise<unknown> => {
     try {
       return await engine.request(method, params(paramsOf(request.method, raw, allOptional), workspace));

@@ -17,7 +17,10 @@ export function serveCommands(connection: Connection, engine: Engine, workspace:
         case SERVER_COMMANDS.startTraining: {
           if (typeof arg !== 'string') throw new ParamsError(`${command}: expected the config file's path as its argument, got ${JSON.stringify(arg)}`);
           const status = await engine.request('startTraining', RELAYS.startTraining.params({ configPath: arg, resume: true }, workspace));
-          void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Info, message: `MUNIT: training ${path.basename(status.configPath)} (${status.jobId}) from iteration ${status.iteration} into ${status.runFolder}` });
+          void connection.sendNotification(ShowMessageNotification.type, {
+            type: MessageType.Info,
+            message: `MUNIT: training ${path.basename(status.configPath)} (${status.jobId}) from iteration ${status.iteration} into ${status.runFolder}`,
+          });
           return status;
         }
         case SERVER_COMMANDS.stopTraining:

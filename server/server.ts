@@ -2,9 +2,7 @@
 // worker, and the `munit/*` requests (protocol.ts) between the two. Here the parts are wired together, with the
 // handshake, the workspace folders and the settings. Every handler is wrapped: a failure in a language feature is
 // logged and answered empty, a failed request is an error response; none can end the process.
-import {
-  CodeActionKind, Connection, InitializeResult, TextDocuments, TextDocumentSyncKind, WorkspaceFolder,
-} from 'vscode-languageserver/node';
+import { CodeActionKind, Connection, InitializeResult, TextDocuments, TextDocumentSyncKind, WorkspaceFolder } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { clientFeatures, type ClientFeatures } from './client-features.js';
 import { serveConfigLanguage } from './config-handlers.js';
@@ -31,7 +29,9 @@ export function startServer(connection: Connection): void {
   function setOutputFolder(value: unknown, from: string): void {
     if (value === undefined) return;
     if (typeof value !== 'string' || value.trim() === '') {
-      connection.console.warn(`${from}: munit.outputFolder must be a folder path, got ${JSON.stringify(value)}; keeping ${JSON.stringify(workspace.outputFolder)}`);
+      connection.console.warn(
+        `${from}: munit.outputFolder must be a folder path, got ${JSON.stringify(value)}; keeping ${JSON.stringify(workspace.outputFolder)}`,
+      );
       return;
     }
     workspace.outputFolder = value;

@@ -6,7 +6,15 @@ import { type Hyperparameters, isHyperparameter, TUNABLE_KEYS } from '../munit-c
 import { gridLabel, parseSampleGridFile } from '../munit-core/run-folder.js';
 import { NonFiniteLossError, MunitTrainer } from '../munit-core/trainer.js';
 import { LoggedMetrics, recordSettingsChange, runFolder, runTraining } from '../munit-core/training-run.js';
-import { isActiveJob, type JobState, type JobStatus, type MetricsParams, type SamplesParams, type TunableSettings, type UpdateHyperparametersResult } from './protocol.js';
+import {
+  isActiveJob,
+  type JobState,
+  type JobStatus,
+  type MetricsParams,
+  type SamplesParams,
+  type TunableSettings,
+  type UpdateHyperparametersResult,
+} from './protocol.js';
 
 export interface JobEvents {
   state(status: JobStatus): void;
@@ -60,21 +68,24 @@ export class TrainingJob {
         const grids = e.files.map((file) => ({ name: gridLabel(parseSampleGridFile(file)!), png: fs.readFileSync(file).toString('base64') }));
         events.samples({ jobId, runFolder: this.runFolder, iteration: e.iteration, grids });
       },
-    }).then(
-      (result) => {
-        this.iteration = result.iteration;
-        this.setState(result.stoppedBy === 'max_iter' ? 'finished' : 'stopped');
-      },
-      (err: Error) => {
-        this.message = err instanceof NonFiniteLossError ? `${err.message.replace(/\.?$/, '.')} Training stopped; the last checkpoint is intact.` : err.message;
-        this.setState('failed');
-        if (!reportedStart) started(err);
-      },
-    ).finally(() => {
-      this.trainer = undefined;
-      // Requests queued after the last iteration find no trainer and fail; callers then read the checkpoint.
-      void this.runTasks();
-    });
+    })
+      .then(
+        (result) => {
+          this.iteration = result.iteration;
+          this.setState(result.stoppedBy === 'max_iter' ? 'finished' : 'stopped');
+        },
+        (err: Error) => {
+          this.message =
+            err instanceof NonFiniteLossError ? `${err.message.replace(/\.?$/, '.')} Training stopped; the last checkpoint is intact.` : err.message;
+          this.setState('failed');
+          if (!reportedStart) started(err);
+        },
+      )
+      .finally(() => {
+        this.trainer = undefined;
+        // Requests queued after the last iteration find no trainer and fail; callers then read the checkpoint.
+        void this.runTasks();
+      });
   }
 
   status(): JobStatus {

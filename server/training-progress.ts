@@ -25,7 +25,9 @@ export class TrainingProgress {
 
   report(job: JobStatus, { metrics }: MetricsParams): void {
     const total = metrics.losses.loss_gen_total;
-    this.reporters.get(job.jobId)?.report(Math.floor((100 * metrics.iteration) / job.maxIter), `iteration ${metrics.iteration}/${job.maxIter}, gen loss ${total.toFixed(3)}`);
+    this.reporters
+      .get(job.jobId)
+      ?.report(Math.floor((100 * metrics.iteration) / job.maxIter), `iteration ${metrics.iteration}/${job.maxIter}, gen loss ${total.toFixed(3)}`);
   }
 
   done(jobId: string): void {

@@ -5,9 +5,7 @@
 //   A well-framed body that is not JSON gets JSON-RPC's Parse error and the stream goes on.
 // - ProtocolGate enforces LSP's message order before the connection sees a message: -32002 before `initialize` has
 //   been answered, one `initialize` only, nothing after `shutdown` but `exit`, Invalid Request for non-messages.
-import {
-  AbstractMessageReader, DataCallback, Disposable, ErrorCodes, Event, Message, MessageReader, MessageWriter,
-} from 'vscode-languageserver/node';
+import { AbstractMessageReader, DataCallback, Disposable, ErrorCodes, Event, Message, MessageReader, MessageWriter } from 'vscode-languageserver/node';
 
 /** The largest message accepted: far above any config file or request, far below what would exhaust memory. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -37,7 +35,10 @@ export class FramedStreamReader extends AbstractMessageReader implements Message
   private stall?: NodeJS.Timeout;
   private broken = false;
 
-  constructor(private readonly stream: NodeJS.ReadableStream, private readonly events: FramingEvents) {
+  constructor(
+    private readonly stream: NodeJS.ReadableStream,
+    private readonly events: FramingEvents,
+  ) {
     super();
   }
 
@@ -90,9 +91,10 @@ export class FramedStreamReader extends AbstractMessageReader implements Message
   private watchForStall(): void {
     clearTimeout(this.stall);
     if (this.broken || (this.bodyLength < 0 && this.buffer.length === 0)) return;
-    const reason = this.bodyLength < 0
-      ? `an incomplete header (${quote(this.buffer.toString('latin1'))}) got no more bytes for ${STALL_MS / 1000} s`
-      : `a message declared Content-Length ${this.bodyLength}, but only ${this.buffer.length} bytes came and nothing more for ${STALL_MS / 1000} s`;
+    const reason =
+      this.bodyLength < 0
+        ? `an incomplete header (${quote(this.buffer.toString('latin1'))}) got no more bytes for ${STALL_MS / 1000} s`
+        : `a message declared Content-Length ${this.bodyLength}, but only ${this.buffer.length} bytes came and nothing more for ${STALL_MS / 1000} s`;
     this.stall = setTimeout(() => this.fail(reason), STALL_MS);
     this.stall.unref();
   }
@@ -109,7 +111,8 @@ function readHeader(text: string, complete: boolean): { length?: number } | { pr
   if (!complete && text.length > MAX_HEADER_BYTES) return { problem: `no end of the header within ${MAX_HEADER_BYTES} bytes` };
   const lines = text.split('\r\n');
   const partial = complete ? undefined : lines.pop()!;
-  if (partial !== undefined && !PARTIAL_HEADER_LINE.test(partial)) return { problem: `expected a header line such as "Content-Length: 42", got ${quote(partial)}` };
+  if (partial !== undefined && !PARTIAL_HEADER_LINE.test(partial))
+    return { problem: `expected a header line such as "Content-Length: 42", got ${quote(partial)}` };
   const bad = lines.find((line) => !HEADER_LINE.test(line));
   if (bad !== undefined) return { problem: `expected a header line such as "Content-Length: 42", got ${quote(bad)}` };
   if (!complete) return {};
@@ -151,16 +154,22 @@ export class ProtocolGate {
 
   private admit(message: unknown, deliver: (m: Message) => void): void {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-      return this.refuse(null, ErrorCodes.InvalidRequest, `not a JSON-RPC message: expected an object, got ${Array.isArray(message) ? 'an array (batches are not supported)' : JSON.stringify(message)}`);
+      return this.refuse(
+        null,
+        ErrorCodes.InvalidRequest,
+        `not a JSON-RPC message: expected an object, got ${Array.isArray(message) ? 'an array (batches are not supported)' : JSON.stringify(message)}`,
+      );
     }
     const m = message as { id?: unknown; method?: unknown };
     const validId = m.id === undefined || typeof m.id === 'number' || typeof m.id === 'string' || m.id === null;
     if (!validId) return this.refuse(null, ErrorCodes.InvalidRequest, `the message id must be a number or a string, got ${JSON.stringify(m.id)}`);
     if (m.method === undefined) {
-      if (m.id === undefined || !('result' in m || 'error' in m)) return this.refuse((m.id ?? null) as Id, ErrorCodes.InvalidRequest, 'not a JSON-RPC message: it has neither a "method" nor a "result" or "error"');
+      if (m.id === undefined || !('result' in m || 'error' in m))
+        return this.refuse((m.id ?? null) as Id, ErrorCodes.InvalidRequest, 'not a JSON-RPC message: it has neither a "method" nor a "result" or "error"');
       return deliver(message as Message);
     }
-    if (typeof m.method !== 'string') return this.refuse((m.id ?? null) as Id, ErrorCodes.InvalidRequest, `the method must be a string, got ${JSON.stringify(m.method)}`);
+    if (typeof m.method !== 'string')
+      return this.refuse((m.id ?? null) as Id, ErrorCodes.InvalidRequest, `the method must be a string, got ${JSON.stringify(m.method)}`);
     const method = m.method;
     if (m.id === undefined) {
       // Notifications: LSP drops them before initialize and after shutdown, except exit.
@@ -169,7 +178,12 @@ export class ProtocolGate {
     }
     const id = m.id as Id;
     if (method === 'initialize') {
-      if (this.phase !== 'new') return this.refuse(id, ErrorCodes.InvalidRequest, 'initialize was already received: a server is initialized once; start another server process for another workspace');
+      if (this.phase !== 'new')
+        return this.refuse(
+          id,
+          ErrorCodes.InvalidRequest,
+          'initialize was already received: a server is initialized once; start another server process for another workspace',
+        );
       this.phase = 'initializing';
       this.initializeId = id;
       return deliver(message as Message);
@@ -177,7 +191,8 @@ export class ProtocolGate {
     if (this.phase === 'new' || this.phase === 'initializing') {
       return this.refuse(id, ErrorCodes.ServerNotInitialized, `${method}: the server is not initialized yet; send initialize and wait for its answer first`);
     }
-    if (this.phase === 'shutdown') return this.refuse(id, ErrorCodes.InvalidRequest, `${method}: the server is shutting down (shutdown was received); only exit is accepted`);
+    if (this.phase === 'shutdown')
+      return this.refuse(id, ErrorCodes.InvalidRequest, `${method}: the server is shutting down (shutdown was received); only exit is accepted`);
     if (method === 'shutdown') this.phase = 'shutdown';
     deliver(message as Message);
   }
@@ -191,7 +206,10 @@ export class ProtocolGate {
 }
 
 class GatedReader extends AbstractMessageReader implements MessageReader {
-  constructor(private readonly inner: MessageReader, private readonly admit: (message: unknown, deliver: (m: Message) => void) => void) {
+  constructor(
+    private readonly inner: MessageReader,
+    private readonly admit: (message: unknown, deliver: (m: Message) => void) => void,
+  ) {
     super();
     inner.onError((e) => this.fireError(e));
     inner.onClose(() => this.fireClose());
@@ -204,7 +222,10 @@ class GatedReader extends AbstractMessageReader implements MessageReader {
 }
 
 class GatedWriter implements MessageWriter {
-  constructor(private readonly inner: MessageWriter, private readonly sent: (message: Message) => void) {}
+  constructor(
+    private readonly inner: MessageWriter,
+    private readonly sent: (message: Message) => void,
+  ) {}
 
   get onError(): Event<[Error, Message | undefined, number | undefined]> {
     return this.inner.onError;

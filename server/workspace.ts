@@ -47,11 +47,17 @@ export function realPath(p: string): string {
 /** A file system error in words, for messages that name the path. */
 export function describeFsError(err: unknown): string {
   switch ((err as NodeJS.ErrnoException).code) {
-    case 'ENOTDIR': return 'a part of the path is a file, not a folder';
-    case 'ELOOP': return 'it leads into a loop of symbolic links';
-    case 'ENAMETOOLONG': return 'a name in it is too long for the file system';
-    case 'EACCES': case 'EPERM': return 'permission denied';
-    default: return (err as Error).message;
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a folder';
+    case 'ELOOP':
+      return 'it leads into a loop of symbolic links';
+    case 'ENAMETOOLONG':
+      return 'a name in it is too long for the file system';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    default:
+      return (err as Error).message;
   }
 }
 
@@ -176,7 +182,9 @@ export class Workspace {
     try {
       return this.check(folder, 'munit.outputFolder');
     } catch (err) {
-      throw new Error(`${(err as Error).message}. Set munit.outputFolder (now ${JSON.stringify(this.outputFolder)}) to a folder inside the workspace, or add that folder to the workspace.`);
+      throw new Error(
+        `${(err as Error).message}. Set munit.outputFolder (now ${JSON.stringify(this.outputFolder)}) to a folder inside the workspace, or add that folder to the workspace.`,
+      );
     }
   }
 }

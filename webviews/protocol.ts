@@ -226,10 +226,7 @@ export type RequestHandlers<C extends PanelContract> = {
 };
 
 /** Host side: runs the request's handler and returns the answer to post back (errors become {error}). */
-export async function answerRequest<C extends PanelContract>(
-  request: RequestOf<C>,
-  handlers: RequestHandlers<C>,
-): Promise<ResponseMessage> {
+export async function answerRequest<C extends PanelContract>(request: RequestOf<C>, handlers: RequestHandlers<C>): Promise<ResponseMessage> {
   const handler = handlers[request.method] as (params: unknown) => unknown;
   try {
     return { id: request.id, result: await handler(request.params) };

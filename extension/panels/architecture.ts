@@ -9,7 +9,12 @@ import { PanelHost, PanelSlot, type PanelSource } from './panel-host.js';
 export class ArchitectureHost extends PanelHost<'architecture'> {
   protected readonly requests: RequestHandlers<ArchitectureContract> = {};
 
-  constructor(panel: vscode.WebviewPanel, munit: MunitContext, source: PanelSource, private domain: P.Domain = 'a') {
+  constructor(
+    panel: vscode.WebviewPanel,
+    munit: MunitContext,
+    source: PanelSource,
+    private domain: P.Domain = 'a',
+  ) {
     super('architecture', panel, munit, source);
   }
 

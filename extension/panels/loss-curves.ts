@@ -15,9 +15,11 @@ export class LossCurvesHost extends PanelHost<'lossCurves'> {
     super('lossCurves', panel, munit, source);
     for (const run of restoredRuns) this.runs.add(run);
     this.addSource(source);
-    this.disposables.push(munit.jobs.onMetrics((params) => {
-      if (this.runs.has(params.runFolder)) this.notify('metrics', params);
-    }));
+    this.disposables.push(
+      munit.jobs.onMetrics((params) => {
+        if (this.runs.has(params.runFolder)) this.notify('metrics', params);
+      }),
+    );
   }
 
   override setSource(source: PanelSource): void {

@@ -5,8 +5,14 @@ import * as crypto from 'node:crypto';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
-  answerRequest, isRequest,
-  type CommandOf, type PanelContracts, type PanelKind, type PanelState, type RequestHandlers, type WebviewMessage,
+  answerRequest,
+  isRequest,
+  type CommandOf,
+  type PanelContracts,
+  type PanelKind,
+  type PanelState,
+  type RequestHandlers,
+  type WebviewMessage,
 } from '../../webviews/protocol.js';
 import { panelHtml, panelScriptPath, PANELS, WEBVIEW_ROOT } from '../../webviews/panels.js';
 import type { MunitContext } from '../context.js';
@@ -16,7 +22,6 @@ export interface PanelSource {
   configPath?: string;
   runFolder?: string;
 }
-
 
 /** Every open panel, so a new one opens in the column the others are in rather than adding a column each time. */
 const openPanels = new Set<vscode.WebviewPanel>();

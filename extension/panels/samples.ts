@@ -10,9 +10,11 @@ export class SamplesHost extends PanelHost<'samples'> {
 
   constructor(panel: vscode.WebviewPanel, munit: MunitContext, source: PanelSource) {
     super('samples', panel, munit, source);
-    this.disposables.push(munit.jobs.onSamples((params) => {
-      if (params.runFolder === this.runFolder) this.notify('samples', params);
-    }));
+    this.disposables.push(
+      munit.jobs.onSamples((params) => {
+        if (params.runFolder === this.runFolder) this.notify('samples', params);
+      }),
+    );
   }
 
   private get runFolder(): string | undefined {

@@ -41,5 +41,10 @@ export class TuningHost extends PanelHost<'tuning'> {
 
 export function tuningSlot(munit: MunitContext): PanelSlot<'tuning', TuningHost> {
   const current = (): PanelSource => ({ configPath: munit.jobs.active?.configPath ?? munit.configs.recent });
-  return new PanelSlot(munit, 'tuning', (panel, source) => new TuningHost(panel, munit, source), (panel) => new TuningHost(panel, munit, current()));
+  return new PanelSlot(
+    munit,
+    'tuning',
+    (panel, source) => new TuningHost(panel, munit, source),
+    (panel) => new TuningHost(panel, munit, current()),
+  );
 }

@@ -74,16 +74,7 @@ export interface ConfigRange {
 }
 
 export type ConfigDiagnosticCode =
-  | 'syntax'
-  | 'unknown-key'
-  | 'duplicate-key'
-  | 'type'
-  | 'range'
-  | 'enum'
-  | 'unsupported'
-  | 'ignored'
-  | 'combination'
-  | 'data-path';
+  'syntax' | 'unknown-key' | 'duplicate-key' | 'type' | 'range' | 'enum' | 'unsupported' | 'ignored' | 'combination' | 'data-path';
 
 export interface ConfigDiagnostic {
   /** Dotted key (`lr`, `gen.dim`); '' for problems of the file as a whole (YAML syntax). */
@@ -180,8 +171,7 @@ export function parseConfig(text: string, file?: string): ParsedConfig {
 
   // Duplicate keys are reported by checkKeys with their dotted name; the others stop combination checks.
   const syntaxErrors = doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY');
-  const overlapsSyntaxError = (start: number, end: number) =>
-    syntaxErrors.some((e) => e.pos[0] >= start && e.pos[0] <= end);
+  const overlapsSyntaxError = (start: number, end: number) => syntaxErrors.some((e) => e.pos[0] >= start && e.pos[0] <= end);
   const keys = checkKeys(doc, rangeOf, overlapsSyntaxError);
 
   const diagnostics: ConfigDiagnostic[] = [];
@@ -368,7 +358,10 @@ function checkListSplit(
   }
   let lines: string[];
   try {
-    lines = fs.readFileSync(list, 'utf8').split(/\r?\n/).map((l) => l.trim());
+    lines = fs
+      .readFileSync(list, 'utf8')
+      .split(/\r?\n/)
+      .map((l) => l.trim());
   } catch (err) {
     report(listKey, `The image list ${list} cannot be read: ${(err as Error).message}.`);
     return;

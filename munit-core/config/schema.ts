@@ -69,8 +69,7 @@ const PAD_DOCS: Record<PadType, string> = {
   reflect: 'mirror the border pixels (reference default; avoids dark borders)',
   zero: 'pad with zeros',
 };
-const REPLICATE_UNSUPPORTED =
-  "'replicate' padding is a reference option that MUNIT Studio does not support; use reflect (the reference default) or zero.";
+const REPLICATE_UNSUPPORTED = "'replicate' padding is a reference option that MUNIT Studio does not support; use reflect (the reference default) or zero.";
 
 /** Folder layout keys, in reading order; the list layout needs all eight. */
 export const DATA_LIST_KEYS = [
@@ -86,8 +85,7 @@ export const DATA_LIST_KEYS = [
 export type DataListKey = (typeof DATA_LIST_KEYS)[number];
 
 const SMALL_CONFIGS = ['edges2shoes_folder', 'demo_edges2handbags_folder', 'demo_edges2handbags_list'];
-const only = (names: readonly string[], value: ConfigScalar): Record<string, ConfigScalar> =>
-  Object.fromEntries(names.map((n) => [n, value]));
+const only = (names: readonly string[], value: ConfigScalar): Record<string, ConfigScalar> => Object.fromEntries(names.map((n) => [n, value]));
 
 function listKeySpec(key: DataListKey): ConfigKeySpec {
   const [, kind, split, domain] = key.split('_'); // data_{folder|list}_{train|test}_{a|b}
@@ -381,8 +379,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     type: 'number',
     group: 'optimization',
     min: 0,
-    ignoredReason:
-      'recon_kl_w is a UNIT setting (the KL term of its VAE); MUNIT has no such term, so it is ignored. Remove it to silence this warning.',
+    ignoredReason: 'recon_kl_w is a UNIT setting (the KL term of its VAE); MUNIT has no such term, so it is ignored. Remove it to silence this warning.',
     summary: 'UNIT only: ignored by MUNIT',
     doc:
       'Weight of the KL-divergence term of UNIT, the predecessor of MUNIT that shares its code base. MUNIT has no ' +
@@ -394,7 +391,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     summary: 'Weight of the domain-invariant perceptual loss',
     doc:
       'Weight of the domain-invariant perceptual loss: mean squared difference of instance-normalised VGG-16 ' +
-      'relu5_3 features of a translation and of the other domain\'s input. The paper finds it helps on large ' +
+      "relu5_3 features of a translation and of the other domain's input. The paper finds it helps on large " +
       'images (the reference enables it for synthia→cityscapes at 512 px). Needs VGG-16 weights supplied by you ' +
       '(`vgg_model_path`) and 3-channel images in both domains; adds a VGG-16 forward and backward pass per ' +
       'direction, which is expensive.',
@@ -586,21 +583,19 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
   padTypeKey('dis', 'discriminator', 'or `zero`'),
 
   // ---- data options ---------------------------------------------------------------------------------------------
-  ...(['a', 'b'] as const).map(
-    (d): ConfigKeySpec => ({
-      key: `input_dim_${d}`,
-      type: 'integer',
-      group: 'data',
-      default: 3,
-      values: [1, 3],
-      valueDocs: { 1: 'greyscale', 3: 'RGB colour' },
-      summary: `Channels of domain ${d.toUpperCase()} images`,
-      doc:
-        `Number of channels of domain ${d.toUpperCase()} images: 3 for RGB colour, 1 for greyscale (images are ` +
-        'converted on load). Sets the input width of that domain\'s encoders, the output of its decoder and the ' +
-        'input of its discriminator. `vgg_w > 0` needs 3 for both domains.',
-    }),
-  ),
+  ...(['a', 'b'] as const).map((d): ConfigKeySpec => ({
+    key: `input_dim_${d}`,
+    type: 'integer',
+    group: 'data',
+    default: 3,
+    values: [1, 3],
+    valueDocs: { 1: 'greyscale', 3: 'RGB colour' },
+    summary: `Channels of domain ${d.toUpperCase()} images`,
+    doc:
+      `Number of channels of domain ${d.toUpperCase()} images: 3 for RGB colour, 1 for greyscale (images are ` +
+      "converted on load). Sets the input width of that domain's encoders, the output of its decoder and the " +
+      'input of its discriminator. `vgg_w > 0` needs 3 for both domains.',
+  })),
   {
     key: 'num_workers',
     type: 'integer',
@@ -610,7 +605,7 @@ export const CONFIG_SCHEMA: readonly ConfigKeySpec[] = [
     max: 64,
     summary: 'Parallel image loading',
     doc:
-      "In the reference, the number of PyTorch DataLoader worker processes. MUNIT Studio reads it as how many " +
+      'In the reference, the number of PyTorch DataLoader worker processes. MUNIT Studio reads it as how many ' +
       'images may be decoded ahead of the training step in parallel; 0 loads each batch in the training loop. ' +
       'It changes speed only, never results.',
   },
@@ -707,8 +702,6 @@ export function getKeySpec(key: string): ConfigKeySpec | undefined {
 /** Keys allowed directly under `section` ('' for the top level, 'gen', 'dis'), without the section prefix. */
 export function keysIn(section: '' | 'gen' | 'dis'): string[] {
   const prefix = section ? `${section}.` : '';
-  const keys = CONFIG_SCHEMA.filter((s) => (prefix ? s.key.startsWith(prefix) : !s.key.includes('.'))).map((s) =>
-    s.key.slice(prefix.length),
-  );
+  const keys = CONFIG_SCHEMA.filter((s) => (prefix ? s.key.startsWith(prefix) : !s.key.includes('.'))).map((s) => s.key.slice(prefix.length));
   return section ? keys : [...keys, 'gen', 'dis'];
 }

@@ -77,8 +77,7 @@ function walkMap(map: YAMLMap, section: Section, ctx: WalkContext): void {
     const end = (pair.value as Node | null)?.range?.[1] ?? keyNode?.range?.[1] ?? start;
     if (ctx.skip(start, end)) continue;
     const dotted = section ? `${section}.${name}` : name;
-    const push = (d: Omit<ConfigDiagnostic, 'range'> & { range?: ConfigRange }) =>
-      result.diagnostics.push({ range: keyRange, ...d });
+    const push = (d: Omit<ConfigDiagnostic, 'range'> & { range?: ConfigRange }) => result.diagnostics.push({ range: keyRange, ...d });
 
     const first = seen.get(name);
     if (first) {
@@ -132,9 +131,7 @@ function walkSection(name: 'gen' | 'dis', value: Node | null, keyRange: ConfigRa
       severity: 'warning',
       code: 'type',
       range: keyRange,
-      message:
-        `${name}: has no settings, so the reference's ${what} defaults are used; ` +
-        'indent its keys under it (e.g. "  dim: 64").',
+      message: `${name}: has no settings, so the reference's ${what} defaults are used; ` + 'indent its keys under it (e.g. "  dim: 64").',
     });
   } else {
     ctx.result.diagnostics.push({
@@ -142,9 +139,7 @@ function walkSection(name: 'gen' | 'dis', value: Node | null, keyRange: ConfigRa
       severity: 'error',
       code: 'type',
       range: nodeRange(value, ctx.rangeOf),
-      message:
-        `${name} must hold the ${what} settings as indented \`key: value\` lines ` +
-        `(${keysIn(name).join(', ')}), not ${describe(value)}.`,
+      message: `${name} must hold the ${what} settings as indented \`key: value\` lines ` + `(${keysIn(name).join(', ')}), not ${describe(value)}.`,
     });
   }
 }
@@ -169,9 +164,7 @@ function unknownKeyMessage(name: string, section: Section): { message: string; s
   };
 }
 
-type ValueCheck =
-  | { ok: true; value: ConfigScalar }
-  | { ok: false; code: ConfigDiagnosticCode; message: string; suggestion?: string };
+type ValueCheck = { ok: true; value: ConfigScalar } | { ok: false; code: ConfigDiagnosticCode; message: string; suggestion?: string };
 
 const fail = (code: ConfigDiagnosticCode, message: string, suggestion?: string): ValueCheck => ({
   ok: false,
@@ -197,10 +190,7 @@ function checkValue(spec: ConfigKeySpec, node: Node | null): ValueCheck {
     case 'string':
       if (typeof node.value === 'string' && node.value.trim() !== '') return { ok: true, value: node.value };
       if (typeof node.value === 'string') return fail('type', `${key} is empty; write ${expected(spec)}.`);
-      return fail(
-        'type',
-        `${key} must be ${expected(spec)}, but it is ${describe(node)}; put it in quotes if it really is a name like that.`,
-      );
+      return fail('type', `${key} must be ${expected(spec)}, but it is ${describe(node)}; put it in quotes if it really is a name like that.`);
   }
 }
 
@@ -391,9 +381,7 @@ function checkDataLayout({ written, report }: Rule): void {
   } else if (!written('data_root')) {
     const missing = DATA_LIST_KEYS.filter((k) => !written(k));
     for (const key of missing) {
-      const message =
-        `${key} is missing: the list layout needs all eight data_folder_*/data_list_* keys ` +
-        `(missing: ${missing.join(', ')}).`;
+      const message = `${key} is missing: the list layout needs all eight data_folder_*/data_list_* keys ` + `(missing: ${missing.join(', ')}).`;
       report(key, 'error', message, [key, ...listKeys]);
     }
   }
@@ -435,10 +423,7 @@ export function sizeProblem(size: number, gen: MunitConfig['gen'], dis: MunitCon
   if (size % step !== 0) {
     const lower = Math.floor(size / step) * step;
     const options = lower >= smallest ? `${lower} or ${lower + step}` : `${Math.max(smallest, lower + step)}`;
-    return (
-      `must be a multiple of ${step} (2^gen.n_downsample) so the decoder's upsampling gives back an image of the ` +
-      `input's size; use ${options}.`
-    );
+    return `must be a multiple of ${step} (2^gen.n_downsample) so the decoder's upsampling gives back an image of the ` + `input's size; use ${options}.`;
   }
   if (size < 16) {
     const why = 'is too small for the style encoder, which halves the image 4 times and needs at least 16 pixels';
@@ -499,9 +484,7 @@ function checkVgg({ config, written, usable, report }: Rule): void {
   }
   for (const key of ['input_dim_a', 'input_dim_b'] as const) {
     if (usable(key) && config[key] !== 3) {
-      const message =
-        `${key} is ${config[key]}, but vgg_w > 0 needs 3-channel (RGB) images in both domains, as VGG-16 does; ` +
-        `set ${key}: 3 or vgg_w: 0.`;
+      const message = `${key} is ${config[key]}, but vgg_w > 0 needs 3-channel (RGB) images in both domains, as VGG-16 does; ` + `set ${key}: 3 or vgg_w: 0.`;
       report(key, 'error', message, [key, 'vgg_w']);
     }
   }
@@ -511,8 +494,7 @@ function checkSchedule({ config, written, usable, report }: Rule): void {
   if (!usable('lr_policy') || config.lr_policy !== 'step') return;
   if (written('lr_policy') && !written('step_size')) {
     const message =
-      `lr_policy is step but step_size is not set; the default ${config.step_size} is used. ` +
-      'Add step_size to choose when the learning rate decays.';
+      `lr_policy is step but step_size is not set; the default ${config.step_size} is used. ` + 'Add step_size to choose when the learning rate decays.';
     report('step_size', 'warning', message, ['lr_policy']);
     return;
   }
@@ -564,7 +546,10 @@ export function generatorParameters(inputDim: number, gen: MunitConfig['gen']): 
 /** Trainable parameters of one multi-scale discriminator. */
 export function discriminatorParameters(inputDim: number, dis: MunitConfig['dis']): number {
   const normed = dis.norm === 'bn' || dis.norm === 'ln';
-  const scale = conv(4, inputDim, dis.dim) + sum(dis.n_layer - 1, (i) => conv(4, dis.dim * 2 ** i, dis.dim * 2 ** (i + 1)) + (normed ? 2 * dis.dim * 2 ** (i + 1) : 0)) + conv(1, dis.dim * 2 ** (dis.n_layer - 1), 1);
+  const scale =
+    conv(4, inputDim, dis.dim) +
+    sum(dis.n_layer - 1, (i) => conv(4, dis.dim * 2 ** i, dis.dim * 2 ** (i + 1)) + (normed ? 2 * dis.dim * 2 ** (i + 1) : 0)) +
+    conv(1, dis.dim * 2 ** (dis.n_layer - 1), 1);
   return dis.num_scales * scale;
 }
 
@@ -581,8 +566,10 @@ export interface TrainingEstimate {
 export function estimateTraining(config: MunitConfig): TrainingEstimate {
   const { gen, dis } = config;
   const parameters =
-    generatorParameters(config.input_dim_a, gen) + generatorParameters(config.input_dim_b, gen) +
-    discriminatorParameters(config.input_dim_a, dis) + discriminatorParameters(config.input_dim_b, dis);
+    generatorParameters(config.input_dim_a, gen) +
+    generatorParameters(config.input_dim_b, gen) +
+    discriminatorParameters(config.input_dim_a, dis) +
+    discriminatorParameters(config.input_dim_b, dis);
   const pixels = config.crop_image_height * config.crop_image_width;
   const nd = gen.n_downsample;
   const deep = gen.dim * 2 ** nd;
@@ -598,7 +585,17 @@ export function estimateTraining(config: MunitConfig): TrainingEstimate {
 }
 
 /** Keys that set the size of the networks or of their inputs, with the reference's values. */
-const SIZE_KEYS = ['gen.dim', 'gen.mlp_dim', 'gen.style_dim', 'gen.n_res', 'dis.dim', 'dis.num_scales', 'batch_size', 'crop_image_height', 'crop_image_width'] as const;
+const SIZE_KEYS = [
+  'gen.dim',
+  'gen.mlp_dim',
+  'gen.style_dim',
+  'gen.n_res',
+  'dis.dim',
+  'dis.num_scales',
+  'batch_size',
+  'crop_image_height',
+  'crop_image_width',
+] as const;
 
 export function formatBytes(bytes: number): string {
   const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -617,7 +614,9 @@ function checkModelSize({ config, written, usable, report }: Rule, memory = os.t
   if (stateBytes + activationBytes <= memory) return;
   // Blame the written key furthest above its reference value.
   const ratio = (k: (typeof SIZE_KEYS)[number]) => Number(valueAt(config, k)) / Number(getKeySpec(k)?.default ?? 1);
-  const key = SIZE_KEYS.filter(written).reduce<(typeof SIZE_KEYS)[number] | undefined>((a, b) => (a === undefined || ratio(b) > ratio(a) ? b : a), undefined) ?? 'gen.dim';
+  const key =
+    SIZE_KEYS.filter(written).reduce<(typeof SIZE_KEYS)[number] | undefined>((a, b) => (a === undefined || ratio(b) > ratio(a) ? b : a), undefined) ??
+    'gen.dim';
   report(
     key,
     'error',

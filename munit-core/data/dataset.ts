@@ -60,7 +60,9 @@ export function listImageFolder(folder: string, what: string, onWarning: Warning
       entries = fs.readdirSync(dir, { withFileTypes: true });
     } catch (err) {
       if (dir === folder) throw new DataError(`The image folder ${folder} cannot be read (${(err as Error).message}); it should hold the ${what}.`);
-      onWarning(`${dir} cannot be read (${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message}); its images are skipped.`);
+      onWarning(
+        `${dir} cannot be read (${(err as NodeJS.ErrnoException).code === 'EACCES' ? 'permission denied' : (err as Error).message}); its images are skipped.`,
+      );
       return;
     }
     for (const entry of entries) {
@@ -88,7 +90,10 @@ export function readImageList(list: string, folder: string, what: string, onWarn
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message;
     throw new DataError(`The image list ${list} ${reason}: it should name the images of ${what}.`);
   }
-  const entries = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const entries = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '');
   if (entries.length === 0) throw new DataError(`The image list ${list} is empty: it should name the images of ${what}, one per line.`);
   const files: string[] = [];
   let missing = 0;

@@ -141,15 +141,41 @@ function unitPath(kind: DemoShape): { points: [number, number][]; curves?: boole
     case 'cross': {
       const w = 0.32;
       return {
-        points: [[-w, -1], [w, -1], [w, -w], [1, -w], [1, w], [w, w], [w, 1], [-w, 1], [-w, w], [-1, w], [-1, -w], [-w, -w]],
+        points: [
+          [-w, -1],
+          [w, -1],
+          [w, -w],
+          [1, -w],
+          [1, w],
+          [w, w],
+          [w, 1],
+          [-w, 1],
+          [-w, w],
+          [-1, w],
+          [-1, -w],
+          [-w, -w],
+        ],
       };
     }
     case 'heart':
       // Start at the bottom tip, then cubic Béziers in threes (control, control, end) round both lobes.
       return {
         curves: true,
-        points: [[0, 0.9], [-0.5, 0.45], [-1, 0.1], [-1, -0.35], [-1, -0.8], [-0.45, -1.05], [0, -0.55],
-          [0.45, -1.05], [1, -0.8], [1, -0.35], [1, 0.1], [0.5, 0.45], [0, 0.9]],
+        points: [
+          [0, 0.9],
+          [-0.5, 0.45],
+          [-1, 0.1],
+          [-1, -0.35],
+          [-1, -0.8],
+          [-0.45, -1.05],
+          [0, -0.55],
+          [0.45, -1.05],
+          [1, -0.8],
+          [1, -0.35],
+          [1, 0.1],
+          [0.5, 0.45],
+          [0, 0.9],
+        ],
       };
     default:
       throw new Error(`not a path shape: ${kind}`);
@@ -207,17 +233,20 @@ function filledSvg(s: PlacedShape, style: Style, size: number): string {
   let defs = '';
   let fill = colour;
   if (texture === 'stripes') {
-    defs = `<pattern id="t" patternUnits="userSpaceOnUse" width="${f(p)}" height="${f(p)}" patternTransform="rotate(${f(angle)})">` +
+    defs =
+      `<pattern id="t" patternUnits="userSpaceOnUse" width="${f(p)}" height="${f(p)}" patternTransform="rotate(${f(angle)})">` +
       `<rect width="${f(p)}" height="${f(p)}" fill="${colour}"/><rect width="${f(p / 2)}" height="${f(p)}" fill="${second}"/></pattern>`;
     fill = 'url(#t)';
   } else if (texture === 'dots') {
-    defs = `<pattern id="t" patternUnits="userSpaceOnUse" width="${f(p)}" height="${f(p)}" patternTransform="rotate(${f(angle)})">` +
+    defs =
+      `<pattern id="t" patternUnits="userSpaceOnUse" width="${f(p)}" height="${f(p)}" patternTransform="rotate(${f(angle)})">` +
       `<rect width="${f(p)}" height="${f(p)}" fill="${colour}"/><circle cx="${f(p / 2)}" cy="${f(p / 2)}" r="${f(style.dotRadius)}" fill="${second}"/></pattern>`;
     fill = 'url(#t)';
   } else if (texture === 'gradient') {
     const a = (angle * 2 * Math.PI) / 180; // gradients may point any way round the circle
     const [dx, dy] = [Math.cos(a) / 2, Math.sin(a) / 2];
-    defs = `<linearGradient id="t" x1="${f(0.5 - dx)}" y1="${f(0.5 - dy)}" x2="${f(0.5 + dx)}" y2="${f(0.5 + dy)}">` +
+    defs =
+      `<linearGradient id="t" x1="${f(0.5 - dx)}" y1="${f(0.5 - dy)}" x2="${f(0.5 + dx)}" y2="${f(0.5 + dy)}">` +
       `<stop offset="0" stop-color="${colour}"/><stop offset="1" stop-color="${second}"/></linearGradient>`;
     fill = 'url(#t)';
   }
@@ -226,8 +255,10 @@ function filledSvg(s: PlacedShape, style: Style, size: number): string {
 }
 
 function svgDocument(size: number, defs: string, body: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">` +
-    `${defs ? `<defs>${defs}</defs>` : ''}${body}</svg>`;
+  return (
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${size}" height="${size}" viewBox="0 0 ${size} ${size}">` +
+    `${defs ? `<defs>${defs}</defs>` : ''}${body}</svg>`
+  );
 }
 
 /** CSS HSL (hue in degrees, s and l in [0, 1]) as #rrggbb; librsvg reads hex everywhere. */
@@ -237,7 +268,9 @@ function hsl(hue: number, s: number, l: number): string {
   const channel = (n: number) => {
     const k = (n + h) % 12;
     const v = l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1));
-    return Math.round(v * 255).toString(16).padStart(2, '0');
+    return Math.round(v * 255)
+      .toString(16)
+      .padStart(2, '0');
   };
   return `#${channel(0)}${channel(8)}${channel(4)}`;
 }

@@ -89,11 +89,7 @@ export async function decodeImageFile(file: string, channels: 1 | 3): Promise<Ra
     let decoded: { data: Buffer; info: sharp.OutputInfo };
     try {
       // failOn 'warning' (sharp's default, spelt out): a truncated JPEG or PNG is an error, not a half-grey image.
-      decoded = await sharp(bytes, { failOn: 'warning' })
-        .removeAlpha()
-        .toColourspace('srgb')
-        .raw({ depth: 'uchar' })
-        .toBuffer({ resolveWithObject: true });
+      decoded = await sharp(bytes, { failOn: 'warning' }).removeAlpha().toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     } catch (err) {
       throw new ImageFileError(file, describeSharpError(err));
     }

@@ -137,7 +137,8 @@ function decodeBmp(bytes: Uint8Array): RgbImage {
   }
 
   const rowBytes = Math.ceil((width * bpp) / 32) * 4;
-  if (dataOffset + rowBytes * height > bytes.length) throw new Error(`truncated BMP data (${Math.max(0, bytes.length - dataOffset)} of ${rowBytes * height} bytes)`);
+  if (dataOffset + rowBytes * height > bytes.length)
+    throw new Error(`truncated BMP data (${Math.max(0, bytes.length - dataOffset)} of ${rowBytes * height} bytes)`);
   const data = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     const row = dataOffset + (topDown ? y : height - 1 - y) * rowBytes;

@@ -41,7 +41,14 @@ function findNode(nodes: NodeSpec[], nodeId: string, domain: Domain): NodeSpec {
  * own style), the discriminator nodes from the discriminator on the image. `image` is [1, H, W, C] in [-1, 1],
  * `style` [1, style_dim]. Leaves no tensors behind.
  */
-export async function nodeActivations(gen: AdaINGen, dis: MsImageDis, domain: Domain, nodeId: string, image: tf.Tensor4D, style?: tf.Tensor2D): Promise<Activations> {
+export async function nodeActivations(
+  gen: AdaINGen,
+  dis: MsImageDis,
+  domain: Domain,
+  nodeId: string,
+  image: tf.Tensor4D,
+  style?: tf.Tensor2D,
+): Promise<Activations> {
   const node = findNode(modelNodes(gen, dis, domain).nodes, nodeId, domain);
   if (image.shape[0] !== 1 || image.shape[3] !== gen.inputDim) {
     throw new Error(`image must be [1, H, W, ${gen.inputDim}] for domain ${domain}, got [${image.shape}]`);

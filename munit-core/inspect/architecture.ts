@@ -53,7 +53,9 @@ export function architectureText(graph: ArchitectureGraph): string {
       lines.push(`${'  '.repeat(depth)}${g.id}  ${g.label}${g.note ? ` (${g.note})` : ''}  ${count(g.parameters)} parameters`);
     }
     const extras = [node.norm !== 'none' ? `norm ${node.norm}` : '', node.activation ?? ''].filter(Boolean).join(', ');
-    lines.push(`${'  '.repeat(ancestors.length)}${node.id}  ${node.label}${extras ? ` [${extras}]` : ''}  [${node.outputShape.join(', ')}]  ${count(node.parameters)}`);
+    lines.push(
+      `${'  '.repeat(ancestors.length)}${node.id}  ${node.label}${extras ? ` [${extras}]` : ''}  [${node.outputShape.join(', ')}]  ${count(node.parameters)}`,
+    );
   }
   return lines.join('\n');
 }

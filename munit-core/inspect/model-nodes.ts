@@ -63,7 +63,15 @@ class Builder {
   }
 
   /** A Conv2dBlock node: the block's own tap, parameters under its state-dict prefix. */
-  conv(net: string, params: ParamStore, block: Conv2dBlock, group: string, pass: Pass, from: string, extra: Partial<Pick<NodeSpec, 'kind' | 'label' | 'adainLayer'>> = {}): string {
+  conv(
+    net: string,
+    params: ParamStore,
+    block: Conv2dBlock,
+    group: string,
+    pass: Pass,
+    from: string,
+    extra: Partial<Pick<NodeSpec, 'kind' | 'label' | 'adainLayer'>> = {},
+  ): string {
     return this.add(
       {
         id: `${net}/${block.path}`,
@@ -95,10 +103,23 @@ function addGenerator(b: Builder, gen: AdaINGen, domain: Domain): void {
   const net = `gen_${domain}`;
   const p = gen.params;
   b.group({ id: net, label: `generator ${domain.toUpperCase()} (AdaINGen)` });
-  const input = b.add({ id: `${net}/input`, label: `image, ${gen.inputDim} channel${gen.inputDim > 1 ? 's' : ''}`, kind: 'input', group: net, parameters: 0, norm: 'none', source: { from: 'image' } });
+  const input = b.add({
+    id: `${net}/input`,
+    label: `image, ${gen.inputDim} channel${gen.inputDim > 1 ? 's' : ''}`,
+    kind: 'input',
+    group: net,
+    parameters: 0,
+    norm: 'none',
+    source: { from: 'image' },
+  });
 
   const se = gen.styleEncoder;
-  const seGroup = b.group({ id: `${net}/enc_style`, parent: net, label: 'style encoder', note: 'no instance norm: it would erase the channel statistics that carry style' });
+  const seGroup = b.group({
+    id: `${net}/enc_style`,
+    parent: net,
+    label: 'style encoder',
+    note: 'no instance norm: it would erase the channel statistics that carry style',
+  });
   let prev = se.blocks.reduce((from, block) => b.conv(net, p, block, seGroup, 'encode', from), input);
   // The reference's model.<n> is the AdaptiveAvgPool2d(1) and model.<n+1> the 1x1 conv that StyleEncoder taps.
   const poolPath = `${se.path}.model.${se.blocks.length}`;
@@ -106,14 +127,42 @@ function addGenerator(b: Builder, gen: AdaINGen, domain: Domain): void {
   const lastBlock = se.blocks[se.blocks.length - 1];
   const pooledDim = lastBlock.args.outDim;
   prev = b.add(
-    { id: `${net}/${poolPath}`, label: 'global average pool', kind: 'pool', group: seGroup, parameters: 0, norm: 'none', source: { from: 'encode', tap: lastBlock.path, derive: (t) => tf.mean(t, [1, 2]) } },
+    {
+      id: `${net}/${poolPath}`,
+      label: 'global average pool',
+      kind: 'pool',
+      group: seGroup,
+      parameters: 0,
+      norm: 'none',
+      source: { from: 'encode', tap: lastBlock.path, derive: (t) => tf.mean(t, [1, 2]) },
+    },
     prev,
   );
   prev = b.add(
-    { id: `${net}/${outPath}`, label: `conv 1x1, ${pooledDim}→${se.outDim}`, kind: 'conv', group: seGroup, parameters: p.countParameters(`${outPath}.`), norm: 'none', statePath: outPath, source: { from: 'encode', tap: outPath } },
+    {
+      id: `${net}/${outPath}`,
+      label: `conv 1x1, ${pooledDim}→${se.outDim}`,
+      kind: 'conv',
+      group: seGroup,
+      parameters: p.countParameters(`${outPath}.`),
+      norm: 'none',
+      statePath: outPath,
+      source: { from: 'encode', tap: outPath },
+    },
     prev,
   );
-  const styleCode = b.add({ id: `${net}/style_code`, label: `style code (${se.outDim})`, kind: 'code', group: net, parameters: 0, norm: 'none', source: { from: 'encode', tap: outPath } }, prev);
+  const styleCode = b.add(
+    {
+      id: `${net}/style_code`,
+      label: `style code (${se.outDim})`,
+      kind: 'code',
+      group: net,
+      parameters: 0,
+      norm: 'none',
+      source: { from: 'encode', tap: outPath },
+    },
+    prev,
+  );
 
   const ce = gen.contentEncoder;
   const ceGroup = b.group({ id: `${net}/enc_content`, parent: net, label: 'content encoder', note: 'instance norm' });
@@ -137,7 +186,15 @@ function addGenerator(b: Builder, gen: AdaINGen, domain: Domain): void {
   }
   const contentTap = (ce.res.blocks.at(-1) ?? ce.blocks[ce.blocks.length - 1]).path;
   const contentCode = b.add(
-    { id: `${net}/content_code`, label: `content code (${ce.outDim} channels)`, kind: 'code', group: net, parameters: 0, norm: 'none', source: { from: 'encode', tap: contentTap } },
+    {
+      id: `${net}/content_code`,
+      label: `content code (${ce.outDim} channels)`,
+      kind: 'code',
+      group: net,
+      parameters: 0,
+      norm: 'none',
+      source: { from: 'encode', tap: contentTap },
+    },
     prev,
   );
 
@@ -187,7 +244,15 @@ function addDiscriminator(b: Builder, dis: MsImageDis, domain: Domain): void {
   const net = `dis_${domain}`;
   const p = dis.params;
   b.group({ id: net, label: `discriminator ${domain.toUpperCase()} (MsImageDis)`, note: `${dis.options.num_scales} scales, ${dis.options.gan_type}` });
-  let scaleInput = b.add({ id: `${net}/input`, label: `image, ${dis.inputDim} channel${dis.inputDim > 1 ? 's' : ''}`, kind: 'input', group: net, parameters: 0, norm: 'none', source: { from: 'image' } });
+  let scaleInput = b.add({
+    id: `${net}/input`,
+    label: `image, ${dis.inputDim} channel${dis.inputDim > 1 ? 's' : ''}`,
+    kind: 'input',
+    group: net,
+    parameters: 0,
+    norm: 'none',
+    source: { from: 'image' },
+  });
   for (const [s, scale] of dis.scales.entries()) {
     if (s > 0) {
       const derive = (x: tf.Tensor4D) => {
@@ -239,9 +304,15 @@ export function modelNodes(gen: AdaINGen, dis: MsImageDis, domain: Domain): Mode
  * ([1, H, W, C] maps or [1, C] vectors). The tensors live only during the call: copy what you keep.
  * `style` ([1, style_dim]) replaces the image's own style code in the decoder and the MLP.
  */
-export function runNodes(gen: AdaINGen, dis: MsImageDis, specs: NodeSpec[], image: tf.Tensor4D, style: tf.Tensor2D | undefined, visit: (spec: NodeSpec, output: tf.Tensor) => void): void {
-  const from = <F extends NodeSource['from']>(f: F) =>
-    specs.filter((s): s is NodeSpec & { source: Extract<NodeSource, { from: F }> } => s.source.from === f);
+export function runNodes(
+  gen: AdaINGen,
+  dis: MsImageDis,
+  specs: NodeSpec[],
+  image: tf.Tensor4D,
+  style: tf.Tensor2D | undefined,
+  visit: (spec: NodeSpec, output: tf.Tensor) => void,
+): void {
+  const from = <F extends NodeSource['from']>(f: F) => specs.filter((s): s is NodeSpec & { source: Extract<NodeSource, { from: F }> } => s.source.from === f);
   const tapFor = (pass: Pass): Tap => {
     const wanted = from(pass);
     return (path, output) => {

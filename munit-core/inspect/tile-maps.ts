@@ -31,7 +31,12 @@ export function tileLayout(channels: number, height: number, width: number): Til
   const tileWidth = width * scale;
   const tileHeight = height * scale;
   return {
-    columns, rows, scale, tileWidth, tileHeight, shown,
+    columns,
+    rows,
+    scale,
+    tileWidth,
+    tileHeight,
+    shown,
     width: columns * tileWidth + (columns - 1) * GAP,
     height: rows * tileHeight + (rows - 1) * GAP,
   };
@@ -67,7 +72,9 @@ export function tileMaps(data: ArrayLike<number>, height: number, width: number,
 /** The mosaic as a base64 PNG with its layout, as `munit/activations` sends it. */
 export async function tilePng(data: ArrayLike<number>, height: number, width: number, channels: number): Promise<ActivationTiles> {
   const { layout, rgb } = tileMaps(data, height, width, channels);
-  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: layout.width, height: layout.height, channels: 3 } }).png().toBuffer();
+  const png = await sharp(Buffer.from(rgb.buffer, rgb.byteOffset, rgb.byteLength), { raw: { width: layout.width, height: layout.height, channels: 3 } })
+    .png()
+    .toBuffer();
   return {
     png: png.toString('base64'),
     columns: layout.columns,

@@ -68,7 +68,8 @@ function benchLayer(layer: Layer, image: number): string {
   const forward = time(w, (f) => tf.conv2d(x, f, layer.s, 'valid'));
   const gflops = (ms: number) => (flops / ms / 1e6).toFixed(1).padStart(6);
   const ms = (v: number) => v.toFixed(1).padStart(7);
-  let line = `${String(image).padStart(5)} ${layer.name.padEnd(17)} ${`${h}x${h}`.padEnd(8)} ${(flops / 1e9).toFixed(2).padStart(6)}` +
+  let line =
+    `${String(image).padStart(5)} ${layer.name.padEnd(17)} ${`${h}x${h}`.padEnd(8)} ${(flops / 1e9).toFixed(2).padStart(6)}` +
     ` | ${ms(forward)} ${gflops(forward)}`;
   for (const method of methods) {
     convGradientOptions.dx = method;

@@ -94,7 +94,12 @@ function padOrCrop2d(t: Tensor4D, top: number, bottom: number, left: number, rig
   if (keptH !== h || keptW !== w) out = tf.slice(out, [0, cropTop, cropLeft, 0], [n, keptH, keptW, c]);
   if (top > 0 || bottom > 0 || left > 0 || right > 0) {
     const p = (v: number) => Math.max(0, v);
-    out = tf.pad(out, [[0, 0], [p(top), p(bottom)], [p(left), p(right)], [0, 0]]);
+    out = tf.pad(out, [
+      [0, 0],
+      [p(top), p(bottom)],
+      [p(left), p(right)],
+      [0, 0],
+    ]);
   }
   return out;
 }
@@ -184,7 +189,12 @@ function inputGradientByConv(dy: Tensor4D, filter: Tensor4D, g: ConvGeometry): T
   const neg = (v: number) => Math.min(0, v);
   const pos = (v: number) => Math.max(0, v);
   const cropped = padOrCrop2d(dy, neg(rows.before), neg(rows.after), neg(cols.before), neg(cols.after));
-  const padding: backend_util.ExplicitPadding = [[0, 0], [pos(rows.before), pos(rows.after)], [pos(cols.before), pos(cols.after)], [0, 0]];
+  const padding: backend_util.ExplicitPadding = [
+    [0, 0],
+    [pos(rows.before), pos(rows.after)],
+    [pos(cols.before), pos(cols.after)],
+    [0, 0],
+  ];
   const phases = tf.conv2d(cropped, w, 1, padding);
   const [, r, c] = phases.shape;
   let full: Tensor4D = phases;
@@ -225,7 +235,14 @@ function inputGradientByMatMul(dy: Tensor4D, filter: Tensor4D, g: ConvGeometry):
       const tap = kh * g.filterWidth + kw;
       const block: Tensor4D = tf.reshape(tf.slice(colsT, [tap * ci, 0], [ci, pixels]), [ci * n, ho, wo, 1]);
       const [oy, ox] = [Math.floor(kh / sh), Math.floor(kw / sw)];
-      placed[(kh % sh) * sw + (kw % sw)].push(tf.pad(block, [[0, 0], [oy, mh - 1 - oy], [ox, mw - 1 - ox], [0, 0]]));
+      placed[(kh % sh) * sw + (kw % sw)].push(
+        tf.pad(block, [
+          [0, 0],
+          [oy, mh - 1 - oy],
+          [ox, mw - 1 - ox],
+          [0, 0],
+        ]),
+      );
     }
   }
   const phaseSums = placed.map((list): Tensor4D => (list.length === 0 ? tf.zeros([ci * n, qh, qw, 1]) : list.length === 1 ? list[0] : tf.addN(list)));
@@ -258,7 +275,15 @@ function filterGradientByConv(x: Tensor4D, dy: Tensor4D, g: ConvGeometry): Tenso
   const right = sw * (woFolded - 1) + g.filterWidth - g.inWidth - g.padLeft;
   const xpad = padOrCrop2d(x, g.padTop, bottom, g.padLeft, right);
   const images: Tensor4D = tf.transpose(xpad, [3, 1, 2, 0]);
-  const dyWide = woFolded === wo ? dy : tf.pad(dy, [[0, 0], [0, 0], [0, woFolded - wo], [0, 0]]);
+  const dyWide =
+    woFolded === wo
+      ? dy
+      : tf.pad(dy, [
+          [0, 0],
+          [0, 0],
+          [0, woFolded - wo],
+          [0, 0],
+        ]);
   const kernel: Tensor4D = tf.reshape(tf.transpose(dyWide, [1, 2, 0, 3]), [g.outHeight, woFolded / r, r * n, co]);
   const shifts = r > 1 ? columnShifts(r, sw, n) : undefined;
   // The shifted copies hold r times the input; for big images do the input channels (the batch of this
@@ -318,7 +343,12 @@ function filterGradientByMatMul(x: Tensor4D, dy: Tensor4D, g: ConvGeometry): Ten
   // tap offset inside the buffer.
   const length = ((n - 1) * hq + g.outHeight - 1) * wq + g.outWidth;
   const phases = phaseImages(x, g, hq, wq);
-  const wide = tf.pad(dy, [[0, 0], [0, hq - g.outHeight], [0, wq - g.outWidth], [0, 0]]);
+  const wide = tf.pad(dy, [
+    [0, 0],
+    [0, hq - g.outHeight],
+    [0, wq - g.outWidth],
+    [0, 0],
+  ]);
   const dyq: Tensor2D = tf.reshape(wide, [-1, co]);
 
   const taps: { phase: number; offset: number }[] = [];

@@ -22,7 +22,11 @@ function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: 
   const n = padded - before - after;
   const rows = (start: number, count: number): Tensor => {
     const begin = dy.shape.map((_, a) => (a === axis ? start : 0));
-    return tf.slice(dy, begin, dy.shape.map((d, a) => (a === axis ? count : d)));
+    return tf.slice(
+      dy,
+      begin,
+      dy.shape.map((d, a) => (a === axis ? count : d)),
+    );
   };
   // Reversed left border element k is a copy of input k + edge; reversed right border element k of input
   // n - after - edge + k.
@@ -46,7 +50,10 @@ function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: 
   }
   // Small maps whose borders overlap: pad each reversed border to full length and add.
   const padAlong = (t: Tensor, lo: number, hi: number): Tensor =>
-    tf.pad(t, t.shape.map((_, a): [number, number] => (a === axis ? [lo, hi] : [0, 0])));
+    tf.pad(
+      t,
+      t.shape.map((_, a): [number, number] => (a === axis ? [lo, hi] : [0, 0])),
+    );
   const terms = [rows(before, n)];
   if (left) terms.push(padAlong(left, edge, n - before - edge));
   if (right) terms.push(padAlong(right, n - after - edge, edge));

@@ -25,7 +25,13 @@ export function registerWasmSlice(): void {
 }
 
 /** Copies the box [start, start + extent) of a row-major array of `shape` into `dst`, one contiguous run at a time. */
-function copyBox(src: Float32Array | Int32Array | Uint8Array, shape: number[], dst: Float32Array | Int32Array | Uint8Array, start: number[], extent: number[]): void {
+function copyBox(
+  src: Float32Array | Int32Array | Uint8Array,
+  shape: number[],
+  dst: Float32Array | Int32Array | Uint8Array,
+  start: number[],
+  extent: number[],
+): void {
   const rank = shape.length;
   const strides = [...util.computeStrides(shape), 1];
   // The innermost dimension, merged with the dimensions before it while those after are taken whole.

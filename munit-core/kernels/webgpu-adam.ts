@@ -30,15 +30,25 @@ function elementwiseProgram(shaderKey: string, variableNames: string[], uniforms
 /** m' = beta m + (1 - beta) g' (or g'^2 for the second moment), g' = g + decay w: torch.optim.Adam's coupled decay. */
 function momentProgram(shape: number[], squared: boolean): WebGPUProgram {
   const term = squared ? 'grad * grad' : 'grad';
-  return elementwiseProgram(`munitAdamMoment${squared ? 2 : 1}`, ['w', 'g', 'm'], 'beta : f32, oneMinusBeta : f32, decay : f32,',
+  return elementwiseProgram(
+    `munitAdamMoment${squared ? 2 : 1}`,
+    ['w', 'g', 'm'],
+    'beta : f32, oneMinusBeta : f32, decay : f32,',
     `let grad = g[i] + uniforms.decay * w[i];
-          let value = uniforms.beta * m[i] + uniforms.oneMinusBeta * ${term};`, shape);
+          let value = uniforms.beta * m[i] + uniforms.oneMinusBeta * ${term};`,
+    shape,
+  );
 }
 
 /** w' = w - stepSize m' / (sqrt(v') / sqrt(1 - beta2^t) + eps), stepSize = lr / (1 - beta1^t). */
 function weightProgram(shape: number[]): WebGPUProgram {
-  return elementwiseProgram('munitAdamWeight', ['w', 'm', 'v'], 'stepSize : f32, sqrtBc2 : f32, eps : f32,',
-    'let value = w[i] - uniforms.stepSize * m[i] / (sqrt(v[i]) / uniforms.sqrtBc2 + uniforms.eps);', shape);
+  return elementwiseProgram(
+    'munitAdamWeight',
+    ['w', 'm', 'v'],
+    'stepSize : f32, sqrtBc2 : f32, eps : f32,',
+    'let value = w[i] - uniforms.stepSize * m[i] / (sqrt(v[i]) / uniforms.sqrtBc2 + uniforms.eps);',
+    shape,
+  );
 }
 
 export interface AdamStepSettings {

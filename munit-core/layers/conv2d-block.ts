@@ -23,7 +23,11 @@ export class Conv2dBlock {
   private readonly normFn: (x: tf.Tensor4D, ctx: ForwardContext) => tf.Tensor4D;
   private readonly activate: ActivationFn;
 
-  constructor(params: ParamStore, readonly path: string, readonly args: Conv2dBlockArgs) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    readonly args: Conv2dBlockArgs,
+  ) {
     const { inDim, outDim, kernel, norm } = args;
     // The reference's state-dict order: norm, activation, then conv (the order Conv2dBlock creates them).
     this.normFn = makeNorm(norm, outDim, params, path);

@@ -8,7 +8,13 @@ export class LinearBlock {
   readonly bias: tf.Variable;
   private readonly activate: ActivationFn;
 
-  constructor(params: ParamStore, readonly path: string, inDim: number, outDim: number, activation: Activation) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    inDim: number,
+    outDim: number,
+    activation: Activation,
+  ) {
     this.weight = params.add(`${path}.fc.weight`, tf.zeros([inDim, outDim]), 'linear', 'weight');
     this.bias = params.add(`${path}.fc.bias`, tf.zeros([outDim]), 'vector', 'bias');
     this.activate = makeActivation(activation, params, path);

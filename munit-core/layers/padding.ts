@@ -6,7 +6,12 @@ export type { PadType };
 
 export function pad2d(x: tf.Tensor4D, p: number, type: PadType): tf.Tensor4D {
   if (p === 0) return x;
-  const paddings: [number, number][] = [[0, 0], [p, p], [p, p], [0, 0]];
+  const paddings: [number, number][] = [
+    [0, 0],
+    [p, p],
+    [p, p],
+    [0, 0],
+  ];
   return type === 'reflect' ? tf.mirrorPad(x, paddings, 'reflect') : tf.pad(x, paddings);
 }
 
@@ -18,7 +23,17 @@ export function pad2d(x: tf.Tensor4D, p: number, type: PadType): tf.Tensor4D {
 export function avgPool3x3s2ExcludePad(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const [, h, w] = x.shape;
-    const pooled = tf.avgPool(tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]]), 3, 2, 'valid');
+    const pooled = tf.avgPool(
+      tf.pad(x, [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ]),
+      3,
+      2,
+      'valid',
+    );
     const [, ho, wo] = pooled.shape;
     const counts = new Float32Array(ho * wo);
     for (let i = 0; i < ho; i++) {

@@ -10,7 +10,14 @@ import { ParamStore } from './params.js';
 export class ResBlock {
   readonly convs: [Conv2dBlock, Conv2dBlock];
 
-  constructor(params: ParamStore, readonly path: string, dim: number, norm: Norm, activation: Activation, padType: PadType) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    dim: number,
+    norm: Norm,
+    activation: Activation,
+    padType: PadType,
+  ) {
     const common = { inDim: dim, outDim: dim, kernel: 3, stride: 1, padding: 1, norm, padType };
     this.convs = [
       new Conv2dBlock(params, `${path}.model.0`, { ...common, activation }),
@@ -28,7 +35,15 @@ export class ResBlock {
 export class ResBlocks {
   readonly blocks: ResBlock[];
 
-  constructor(params: ParamStore, readonly path: string, n: number, dim: number, norm: Norm, activation: Activation, padType: PadType) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    n: number,
+    dim: number,
+    norm: Norm,
+    activation: Activation,
+    padType: PadType,
+  ) {
     this.blocks = Array.from({ length: n }, (_, i) => new ResBlock(params, `${path}.model.${i}`, dim, norm, activation, padType));
   }
 

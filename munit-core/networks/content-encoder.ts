@@ -13,7 +13,16 @@ export class ContentEncoder {
   readonly res: ResBlocks;
   readonly outDim: number;
 
-  constructor(params: ParamStore, readonly path: string, nDownsample: number, nRes: number, inputDim: number, dim: number, activation: Activation, padType: PadType) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    nDownsample: number,
+    nRes: number,
+    inputDim: number,
+    dim: number,
+    activation: Activation,
+    padType: PadType,
+  ) {
     const block = (inDim: number, outDim: number, kernel: number, stride: number, padding: number) =>
       new Conv2dBlock(params, `${path}.model.${this.blocks.length}`, { inDim, outDim, kernel, stride, padding, norm: 'in', activation, padType });
     this.blocks.push(block(inputDim, dim, 7, 1, 3));
@@ -23,6 +32,11 @@ export class ContentEncoder {
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext = {}): tf.Tensor4D {
-    return tf.tidy(() => this.res.apply(this.blocks.reduce((h, b) => b.apply(h, ctx), x), ctx));
+    return tf.tidy(() =>
+      this.res.apply(
+        this.blocks.reduce((h, b) => b.apply(h, ctx), x),
+        ctx,
+      ),
+    );
   }
 }

@@ -13,15 +13,42 @@ export class Decoder {
   readonly upsampling: Conv2dBlock[] = [];
   readonly out: Conv2dBlock;
 
-  constructor(params: ParamStore, readonly path: string, nUpsample: number, nRes: number, dim: number, outputDim: number, activation: Activation, padType: PadType) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    nUpsample: number,
+    nRes: number,
+    dim: number,
+    outputDim: number,
+    activation: Activation,
+    padType: PadType,
+  ) {
     this.res = new ResBlocks(params, `${path}.model.0`, nRes, dim, 'adain', activation, padType);
     // Module indices: the nn.Upsample layers take the odd slots (1, 3, ...), the convolutions the even ones.
     for (let i = 0; i < nUpsample; i++, dim /= 2) {
       this.upsampling.push(
-        new Conv2dBlock(params, `${path}.model.${2 + 2 * i}`, { inDim: dim, outDim: dim / 2, kernel: 5, stride: 1, padding: 2, norm: 'ln', activation, padType }),
+        new Conv2dBlock(params, `${path}.model.${2 + 2 * i}`, {
+          inDim: dim,
+          outDim: dim / 2,
+          kernel: 5,
+          stride: 1,
+          padding: 2,
+          norm: 'ln',
+          activation,
+          padType,
+        }),
       );
     }
-    this.out = new Conv2dBlock(params, `${path}.model.${1 + 2 * nUpsample}`, { inDim: dim, outDim: outputDim, kernel: 7, stride: 1, padding: 3, norm: 'none', activation: 'tanh', padType });
+    this.out = new Conv2dBlock(params, `${path}.model.${1 + 2 * nUpsample}`, {
+      inDim: dim,
+      outDim: outputDim,
+      kernel: 7,
+      stride: 1,
+      padding: 3,
+      norm: 'none',
+      activation: 'tanh',
+      padType,
+    });
   }
 
   /** The AdaIN layers in the order the MLP's output is split into (the reference's dec.modules() order). */

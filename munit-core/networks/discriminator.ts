@@ -17,7 +17,10 @@ export class MsImageDis {
   readonly params = new ParamStore();
   readonly scales: ScaleNet[] = [];
 
-  constructor(readonly inputDim: number, readonly options: DisOptions) {
+  constructor(
+    readonly inputDim: number,
+    readonly options: DisOptions,
+  ) {
     for (let s = 0; s < options.num_scales; s++) this.scales.push(this.makeNet(`cnns.${s}`));
   }
 

@@ -15,7 +15,10 @@ export class AdaINGen {
   readonly decoder: Decoder;
   readonly mlp: Mlp;
 
-  constructor(readonly inputDim: number, readonly options: GenOptions) {
+  constructor(
+    readonly inputDim: number,
+    readonly options: GenOptions,
+  ) {
     const { dim, style_dim, n_downsample, n_res, activ, pad_type, mlp_dim } = options;
     this.styleEncoder = new StyleEncoder(this.params, 'enc_style', inputDim, dim, style_dim, activ, pad_type);
     this.contentEncoder = new ContentEncoder(this.params, 'enc_content', n_downsample, n_res, inputDim, dim, activ, pad_type);

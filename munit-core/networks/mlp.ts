@@ -11,7 +11,14 @@ export const MLP_BLOCKS = 3;
 export class Mlp {
   readonly blocks: LinearBlock[] = [];
 
-  constructor(params: ParamStore, readonly path: string, inDim: number, outDim: number, dim: number, activation: Activation) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    inDim: number,
+    outDim: number,
+    dim: number,
+    activation: Activation,
+  ) {
     for (let i = 0; i < MLP_BLOCKS; i++) {
       const last = i === MLP_BLOCKS - 1;
       this.blocks.push(new LinearBlock(params, `${path}.model.${i}`, i === 0 ? inDim : dim, last ? outDim : dim, last ? 'none' : activation));

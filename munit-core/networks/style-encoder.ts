@@ -16,7 +16,15 @@ export class StyleEncoder {
   readonly outBias: tf.Variable;
   readonly outDim: number;
 
-  constructor(params: ParamStore, readonly path: string, inputDim: number, dim: number, styleDim: number, activation: Activation, padType: PadType) {
+  constructor(
+    params: ParamStore,
+    readonly path: string,
+    inputDim: number,
+    dim: number,
+    styleDim: number,
+    activation: Activation,
+    padType: PadType,
+  ) {
     const block = (inDim: number, outDim: number, kernel: number, stride: number, padding: number) =>
       new Conv2dBlock(params, `${path}.model.${this.blocks.length}`, { inDim, outDim, kernel, stride, padding, norm: 'none', activation, padType });
     this.blocks.push(block(inputDim, dim, 7, 1, 3));

@@ -4,11 +4,19 @@ import { readSafetensors, TensorMap } from '../safetensors.js';
 
 /** [name, in, out] in order; a max pool follows the last conv of each of the first four stages. */
 const LAYERS: [string, number, number][] = [
-  ['conv1_1', 3, 64], ['conv1_2', 64, 64],
-  ['conv2_1', 64, 128], ['conv2_2', 128, 128],
-  ['conv3_1', 128, 256], ['conv3_2', 256, 256], ['conv3_3', 256, 256],
-  ['conv4_1', 256, 512], ['conv4_2', 512, 512], ['conv4_3', 512, 512],
-  ['conv5_1', 512, 512], ['conv5_2', 512, 512], ['conv5_3', 512, 512],
+  ['conv1_1', 3, 64],
+  ['conv1_2', 64, 64],
+  ['conv2_1', 64, 128],
+  ['conv2_2', 128, 128],
+  ['conv3_1', 128, 256],
+  ['conv3_2', 256, 256],
+  ['conv3_3', 256, 256],
+  ['conv4_1', 256, 512],
+  ['conv4_2', 512, 512],
+  ['conv4_3', 512, 512],
+  ['conv5_1', 512, 512],
+  ['conv5_2', 512, 512],
+  ['conv5_3', 512, 512],
 ];
 const POOL_AFTER = new Set(['conv1_2', 'conv2_2', 'conv3_3', 'conv4_3']);
 /** torchvision's vgg16().features indices of the same convolutions. */

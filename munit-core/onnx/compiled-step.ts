@@ -7,7 +7,15 @@ import { adamStepFactors } from '../adam.js';
 import type { ParamEntry } from '../layers/params.js';
 import { Vgg16, VggLayer } from '../networks/vgg16.js';
 import {
-  assertFiniteLosses, DIS_LOSS_TERMS, GEN_LOSS_TERMS, genLossRecord, GenTerms, IterationMetrics, LossWeights, MunitTrainer, StepEngine,
+  assertFiniteLosses,
+  DIS_LOSS_TERMS,
+  GEN_LOSS_TERMS,
+  genLossRecord,
+  GenTerms,
+  IterationMetrics,
+  LossWeights,
+  MunitTrainer,
+  StepEngine,
 } from '../trainer.js';
 import { bindParams, paramPerm, tensorFeed } from './compile.js';
 import type { OnnxGraph } from './graph.js';
@@ -42,7 +50,15 @@ interface StepGraph {
 }
 
 const netsOf = (t: MunitTrainer, group: Group) =>
-  group === 'gen' ? ([['gen_a', t.genA], ['gen_b', t.genB]] as const) : ([['dis_a', t.disA], ['dis_b', t.disB]] as const);
+  group === 'gen'
+    ? ([
+        ['gen_a', t.genA],
+        ['gen_b', t.genB],
+      ] as const)
+    : ([
+        ['dis_a', t.disA],
+        ['dis_b', t.disB],
+      ] as const);
 
 /** The slots of a trainer in its optimisers' order (that is how genLosses / disLosses return gradients). */
 function slotsOf(t: MunitTrainer): Slot[] {
@@ -79,7 +95,11 @@ export class CompiledStep implements StepEngine {
   /** Seconds spent tracing and starting sessions, for the benchmark. */
   buildSeconds = 0;
 
-  private constructor(private readonly trainer: MunitTrainer, private readonly shapes: ImageShapes, private readonly options: SessionOptions) {
+  private constructor(
+    private readonly trainer: MunitTrainer,
+    private readonly shapes: ImageShapes,
+    private readonly options: SessionOptions,
+  ) {
     this.vgg = vggFeeds(perceptualNetwork(trainer));
     this.name = `onnxruntime ${options.provider}`;
     this.slots = slotsOf(trainer);
@@ -125,7 +145,10 @@ export class CompiledStep implements StepEngine {
     const t = this.trainer;
     const start = performance.now();
     const lr = t.currentLearningRate();
-    for (const [x, shape, d] of [[xA, this.shapes.a, 'A'], [xB, this.shapes.b, 'B']] as const) {
+    for (const [x, shape, d] of [
+      [xA, this.shapes.a, 'A'],
+      [xB, this.shapes.b, 'B'],
+    ] as const) {
       if (x.shape.join(',') !== shape.join(',')) throw new Error(`domain ${d} batch is [${x.shape}], but the compiled step was built for [${shape}]`);
     }
     const images = { x_a: imageFeed(xA), x_b: imageFeed(xB) };
@@ -140,7 +163,11 @@ export class CompiledStep implements StepEngine {
 
     const dis = await this.graphFor('dis');
     const disOut = await this.run(dis, {
-      ...images, s_a: styles[0], s_b: styles[1], gan_w: scalarTensor(h.gan_w), ...this.adamFeeds(t.disOpt.settings, lr, t.disOpt.step + 1),
+      ...images,
+      s_a: styles[0],
+      s_b: styles[1],
+      gan_w: scalarTensor(h.gan_w),
+      ...this.adamFeeds(t.disOpt.settings, lr, t.disOpt.step + 1),
     });
     const disLosses = DIS_LOSS_TERMS.map((n) => (disOut[n].data as Float32Array)[0]);
     assertFiniteLosses(disLosses, 'discriminator step', DIS_LOSS_TERMS, t.iteration);
@@ -233,9 +260,11 @@ function genTermPresent(name: (typeof GEN_LOSS_TERMS)[number], terms: GenTerms):
 }
 
 function imageFeed(x: tf.Tensor4D): ort.Tensor {
-  return floatTensor(tensorFeed(x, NCHW), NCHW.map((a) => x.shape[a]));
+  return floatTensor(
+    tensorFeed(x, NCHW),
+    NCHW.map((a) => x.shape[a]),
+  );
 }
-
 
 /**
  * Traces one update of `group` on a shadow trainer whose every weight and moment is a graph input: the losses and
@@ -266,14 +295,26 @@ function perceptualNetwork(trainer: MunitTrainer): Vgg16 | undefined {
 const vggName = (layer: VggLayer, part: 'weight' | 'bias') => `vgg.${layer.name}.${part}`;
 
 function vggInputs(b: TraceBackend, real: Vgg16): Vgg16 {
-  return new Vgg16(real.layers.map((l) => ({ name: l.name, w: b.input(vggName(l, 'weight'), l.w.shape, OIHW) as tf.Tensor4D, b: b.input(vggName(l, 'bias'), l.b.shape, [0]) as tf.Tensor1D })));
+  return new Vgg16(
+    real.layers.map((l) => ({
+      name: l.name,
+      w: b.input(vggName(l, 'weight'), l.w.shape, OIHW) as tf.Tensor4D,
+      b: b.input(vggName(l, 'bias'), l.b.shape, [0]) as tf.Tensor1D,
+    })),
+  );
 }
 
 /** The VGG-16 weights in the graph's layouts: fed at every generator step, computed once. */
 function vggFeeds(vgg: Vgg16 | undefined): Map<string, ort.Tensor> {
   const feeds = new Map<string, ort.Tensor>();
   for (const l of vgg?.layers ?? []) {
-    feeds.set(vggName(l, 'weight'), floatTensor(tensorFeed(l.w, OIHW), OIHW.map((a) => l.w.shape[a])));
+    feeds.set(
+      vggName(l, 'weight'),
+      floatTensor(
+        tensorFeed(l.w, OIHW),
+        OIHW.map((a) => l.w.shape[a]),
+      ),
+    );
     feeds.set(vggName(l, 'bias'), floatTensor(l.b.dataSync() as Float32Array, l.b.shape));
   }
   return feeds;
@@ -285,7 +326,10 @@ function buildStep(b: TraceBackend, shadow: MunitTrainer, size: ImageShapes, gro
   for (const g of ['gen', 'dis'] as const) for (const [net, n] of netsOf(shadow, g)) bindParams(b, n.params, `${net}.`);
   const own = slots.filter((s) => s.group === group);
   for (const s of own) {
-    for (const [variable, name] of [[s.expAvg, s.names[1]], [s.expAvgSq, s.names[2]]] as const) {
+    for (const [variable, name] of [
+      [s.expAvg, s.names[1]],
+      [s.expAvgSq, s.names[2]],
+    ] as const) {
       const input = b.input(name, variable.shape, paramPerm(s.entry));
       variable.assign(input);
       input.dispose();
@@ -300,9 +344,18 @@ function buildStep(b: TraceBackend, shadow: MunitTrainer, size: ImageShapes, gro
   const sqrtBc2 = b.input('sqrt_bc2', []) as tf.Scalar;
   if (group === 'dis') {
     const ganW = b.input('gan_w', []) as tf.Scalar;
-    const { terms: [lossA, lossB], value, grads } = shadow.disLosses(xA, xB, sA, sB, ganW);
+    const {
+      terms: [lossA, lossB],
+      value,
+      grads,
+    } = shadow.disLosses(xA, xB, sA, sB, ganW);
     shadow.disOpt.applyWithOps(grads, stepSize, sqrtBc2);
-    for (const [name, t] of [['loss_dis_a', lossA], ['loss_dis_b', lossB], ['loss_dis_total', value]] as const) b.output(name, t);
+    for (const [name, t] of [
+      ['loss_dis_a', lossA],
+      ['loss_dis_b', lossB],
+      ['loss_dis_total', value],
+    ] as const)
+      b.output(name, t);
     tf.dispose([lossA, lossB]);
   } else {
     const weights = Object.fromEntries(LOSS_WEIGHT_KEYS.map((k) => [k, b.input(k, []) as tf.Scalar])) as LossWeights;

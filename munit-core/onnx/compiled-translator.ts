@@ -27,33 +27,46 @@ export class CompiledTranslator implements Translator {
   }
 
   translate(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): Promise<tf.Tensor4D> {
-    const inputs = [{ name: 'x', shape: x.shape }, { name: 'styles', shape: styles.shape }];
+    const inputs = [
+      { name: 'x', shape: x.shape },
+      { name: 'styles', shape: styles.shape },
+    ];
     const key = JSON.stringify(['translate', x.shape, styles.shape, [source.inputDim, source.options], [target.inputDim, target.options]]);
-    return this.run(key, inputs, (tensors) => {
-      // Fresh generators of the same architecture, weights bound to graph inputs: the one definition of the model.
-      const [s, t] = [new AdaINGen(source.inputDim, source.options), new AdaINGen(target.inputDim, target.options)];
-      try {
-        bindParams(traceBackend(), s.params, 'source.');
-        bindParams(traceBackend(), t.params, 'target.');
-        return translateWithStyles(s, t, tensors.x as tf.Tensor4D, tensors.styles as tf.Tensor2D);
-      } finally {
-        s.dispose();
-        t.dispose();
-      }
-    }, this.feedsOf({ x, styles }, { 'source.': source, 'target.': target })) as Promise<tf.Tensor4D>;
+    return this.run(
+      key,
+      inputs,
+      (tensors) => {
+        // Fresh generators of the same architecture, weights bound to graph inputs: the one definition of the model.
+        const [s, t] = [new AdaINGen(source.inputDim, source.options), new AdaINGen(target.inputDim, target.options)];
+        try {
+          bindParams(traceBackend(), s.params, 'source.');
+          bindParams(traceBackend(), t.params, 'target.');
+          return translateWithStyles(s, t, tensors.x as tf.Tensor4D, tensors.styles as tf.Tensor2D);
+        } finally {
+          s.dispose();
+          t.dispose();
+        }
+      },
+      this.feedsOf({ x, styles }, { 'source.': source, 'target.': target }),
+    ) as Promise<tf.Tensor4D>;
   }
 
   encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D> {
     const key = JSON.stringify(['style', x.shape, gen.inputDim, gen.options]);
-    return this.run(key, [{ name: 'x', shape: x.shape }], (tensors) => {
-      const g = new AdaINGen(gen.inputDim, gen.options);
-      try {
-        bindParams(traceBackend(), g.params, 'gen.');
-        return g.encodeStyle(tensors.x as tf.Tensor4D);
-      } finally {
-        g.dispose();
-      }
-    }, this.feedsOf({ x }, { 'gen.': gen })) as Promise<tf.Tensor2D>;
+    return this.run(
+      key,
+      [{ name: 'x', shape: x.shape }],
+      (tensors) => {
+        const g = new AdaINGen(gen.inputDim, gen.options);
+        try {
+          bindParams(traceBackend(), g.params, 'gen.');
+          return g.encodeStyle(tensors.x as tf.Tensor4D);
+        } finally {
+          g.dispose();
+        }
+      },
+      this.feedsOf({ x }, { 'gen.': gen }),
+    ) as Promise<tf.Tensor2D>;
   }
 
   /** Nodes of the graphs built so far (the benchmark prints it). */
@@ -89,7 +102,12 @@ export class CompiledTranslator implements Translator {
   private evict(key: string): void {
     const entry = this.graphs.get(key)!;
     this.graphs.delete(key);
-    void entry.last.then(() => entry.compiled).then((compiled) => compiled.dispose(), () => undefined);
+    void entry.last
+      .then(() => entry.compiled)
+      .then(
+        (compiled) => compiled.dispose(),
+        () => undefined,
+      );
   }
 
   /** The feeds: `tensors` by name, and each weight `<prefix><state-dict name>` of the generator with that prefix. */

@@ -58,7 +58,12 @@ export class OnnxGraph {
 
   /** Adds a node; returns its output names. */
   node(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1): string[] {
-    return this.nodeWithOutputs(op, inputs, attrs, Array.from({ length: outputs }, () => this.fresh()));
+    return this.nodeWithOutputs(
+      op,
+      inputs,
+      attrs,
+      Array.from({ length: outputs }, () => this.fresh()),
+    );
   }
 
   /** A node whose outputs get chosen names (graph outputs need stable ones). */

@@ -63,9 +63,15 @@ function binary(op: string, outDtype?: DataType): Kernel {
     const perm = commonPerm(shape, [va, vb]);
     // x * 1, x + 0, x - 0, x / 1: no node, or an Expand when the constant widens x (tfjs' mean gradient: dy * ones).
     const neutral = (v: TracedValue, other: TracedValue, side: 'a' | 'b') =>
-      v.uniform !== undefined && other.dtype === dtype &&
-      ((op === 'Mul' && v.uniform === 1) || (op === 'Add' && v.uniform === 0) || (side === 'b' && ((op === 'Sub' && v.uniform === 0) || (op === 'Div' && v.uniform === 1))));
-    for (const [v, other, side] of [[va, vb, 'a'], [vb, va, 'b']] as const) {
+      v.uniform !== undefined &&
+      other.dtype === dtype &&
+      ((op === 'Mul' && v.uniform === 1) ||
+        (op === 'Add' && v.uniform === 0) ||
+        (side === 'b' && ((op === 'Sub' && v.uniform === 0) || (op === 'Div' && v.uniform === 1))));
+    for (const [v, other, side] of [
+      [va, vb, 'a'],
+      [vb, va, 'b'],
+    ] as const) {
       if (!neutral(v, other, side)) continue;
       const x = operand(b, other, shape.length, perm);
       const same = other.shape.length === shape.length && other.shape.every((d, i) => d === shape[i]);
@@ -106,10 +112,7 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', fold
     const stored = axes.map((a) => v.perm.indexOf(a)).sort((p, q) => p - q);
     const input = b.inLayout(v, v.perm);
     // ReduceSum takes its axes as an input from opset 13, the others still as an attribute at opset 17.
-    const name =
-      op === 'ReduceSum'
-        ? b.graph.op(op, [input, b.graph.int64s(stored)], { keepdims: 1 })
-        : b.graph.op(op, [input], { axes: stored, keepdims: 1 });
+    const name = op === 'ReduceSum' ? b.graph.op(op, [input, b.graph.int64s(stored)], { keepdims: 1 }) : b.graph.op(op, [input], { axes: stored, keepdims: 1 });
     const kept: TracedValue = { name, shape: keepShape, dtype: x.dtype, perm: v.perm };
     if (attrs.keepDims) return result(b, name, keepShape, x.dtype, v.perm);
     return reshapeValue(b, kept, outShape);
@@ -136,7 +139,14 @@ function onnxPads(info: backend_util.Conv2DInfo): number[] {
 function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInfo {
   const { strides, pad, dilations, dimRoundingMode, dataFormat } = attrs as unknown as tf.Conv2DAttrs;
   if (dataFormat !== undefined && dataFormat !== 'NHWC') throw new Error(`the ONNX compiler takes NHWC convolutions, got ${dataFormat}`);
-  return backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], strides, dilations ?? 1, pad, dimRoundingMode);
+  return backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    dilations ?? 1,
+    pad,
+    dimRoundingMode,
+  );
 }
 
 /**
@@ -145,9 +155,20 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
  */
 function filterGradient(b: TraceBackend, xName: string, dyName: string, info: backend_util.Conv2DInfo): string {
   const g = b.graph;
-  const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw, outHeight: ho, outWidth: wo, batchSize: n, inChannels: ci, outChannels: co } = info;
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight: ho,
+    outWidth: wo,
+    batchSize: n,
+    inChannels: ci,
+    outChannels: co,
+  } = info;
   const p = info.padInfo;
-  const padded = p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
+  const padded =
+    p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
   // Batches fold into the GEMM's inner dimension: [c, n * Ho * Wo] (a reshape when n = 1).
   const flat = (name: string, channels: number) =>
     n === 1
@@ -158,7 +179,9 @@ function filterGradient(b: TraceBackend, xName: string, dyName: string, info: ba
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       const whole = i === 0 && j === 0 && sh === 1 && sw === 1 && kh === 1 && kw === 1;
-      const s = whole ? padded : g.op('Slice', [padded, g.int64s([i, j]), g.int64s([i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1]), g.int64s([2, 3]), g.int64s([sh, sw])]);
+      const s = whole
+        ? padded
+        : g.op('Slice', [padded, g.int64s([i, j]), g.int64s([i + sh * (ho - 1) + 1, j + sw * (wo - 1) + 1]), g.int64s([2, 3]), g.int64s([sh, sw])]);
       const tap = g.op('Gemm', [dy, flat(s, ci)], { transB: 1 });
       taps.push(kh * kw === 1 ? tap : g.op('Unsqueeze', [tap, g.int64s([2])]));
     }
@@ -176,7 +199,8 @@ function filterGradientByIm2col(b: TraceBackend, xName: string, dyName: string, 
   const g = b.graph;
   const { filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, batchSize: n, inChannels: ci, outChannels: co } = info;
   const p = info.padInfo;
-  const padded = p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
+  const padded =
+    p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
   const taps = kh * kw;
   const oneHot = new Float32Array(taps * taps);
   for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
@@ -242,9 +266,15 @@ const kernels: Record<string, Kernel> = {
   Neg: unary('Neg', (x) => -x),
   Sign: unary('Sign', Math.sign),
   Sqrt: unary('Sqrt', Math.sqrt),
-  Rsqrt: unary((b, x) => b.graph.op('Reciprocal', [b.graph.op('Sqrt', [x])]), (x) => 1 / Math.sqrt(x)),
+  Rsqrt: unary(
+    (b, x) => b.graph.op('Reciprocal', [b.graph.op('Sqrt', [x])]),
+    (x) => 1 / Math.sqrt(x),
+  ),
   Reciprocal: unary('Reciprocal', (x) => 1 / x),
-  Square: unary((b, x) => b.graph.op('Mul', [x, x]), (x) => x * x),
+  Square: unary(
+    (b, x) => b.graph.op('Mul', [x, x]),
+    (x) => x * x,
+  ),
   Exp: unary('Exp', Math.exp),
   Log: unary('Log', Math.log),
   Log1p: unary((b, x) => b.graph.op('Log', [b.graph.op('Add', [x, b.graph.scalar(1)])]), Math.log1p),
@@ -297,7 +327,13 @@ const kernels: Record<string, Kernel> = {
     if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
     const qInv: number[] = [];
     q.forEach((a, k) => (qInv[a] = k));
-    return result(b, b.inLayout(v, v.perm), shape, v.dtype, v.perm.map((a) => qInv[a]));
+    return result(
+      b,
+      b.inLayout(v, v.perm),
+      shape,
+      v.dtype,
+      v.perm.map((a) => qInv[a]),
+    );
   },
   Sum: reduce('ReduceSum', (u, n) => u * n),
   Mean: reduce('ReduceMean', (u) => u),
@@ -306,7 +342,13 @@ const kernels: Record<string, Kernel> = {
   AddN: (b, inputs) => {
     const list = (inputs as unknown as TensorInfo[]).map((t) => b.value(t.dataId));
     const shape = list[0].shape;
-    if (list.every((v) => v.uniform !== undefined)) return uniformInfo(b, list.reduce((s, v) => s + v.uniform!, 0), shape, 'float32');
+    if (list.every((v) => v.uniform !== undefined))
+      return uniformInfo(
+        b,
+        list.reduce((s, v) => s + v.uniform!, 0),
+        shape,
+        'float32',
+      );
     const perm = commonPerm(shape, list);
     const names = list.map((v) => (v.uniform !== undefined ? b.inLayout(v, perm) : operand(b, v, shape.length, perm)));
     return result(b, names.length === 1 ? names[0] : b.graph.op('Sum', names), shape, 'float32', perm);
@@ -316,18 +358,41 @@ const kernels: Record<string, Kernel> = {
     const axis = util.parseAxisParam(attrs.axis as number, list[0].shape)[0];
     const shape = list[0].shape.map((d, i) => (i === axis ? list.reduce((s, v) => s + v.shape[axis], 0) : d));
     if (list.length === 1) return result(b, b.inLayout(list[0], list[0].perm), shape, list[0].dtype, list[0].perm);
-    const perm = commonPerm(list[0].shape, list.filter((v) => v.uniform === undefined));
-    return result(b, b.graph.op('Concat', list.map((v) => b.inLayout(v, perm)), { axis: perm.indexOf(axis) }), shape, list[0].dtype, perm);
+    const perm = commonPerm(
+      list[0].shape,
+      list.filter((v) => v.uniform === undefined),
+    );
+    return result(
+      b,
+      b.graph.op(
+        'Concat',
+        list.map((v) => b.inLayout(v, perm)),
+        { axis: perm.indexOf(axis) },
+      ),
+      shape,
+      list[0].dtype,
+      perm,
+    );
   },
   Pack: (b, inputs, attrs) => {
     const list = (inputs as unknown as TensorInfo[]).map((t) => b.value(t.dataId));
     const axis = attrs.axis as number;
     const expanded = list[0].shape.slice();
     expanded.splice(axis, 0, 1);
-    const pieces = list.map((v) => b.value((reshapeValue(b, v, expanded)).dataId));
+    const pieces = list.map((v) => b.value(reshapeValue(b, v, expanded).dataId));
     const shape = expanded.map((d, i) => (i === axis ? list.length : d));
     const perm = identityPerm(shape.length);
-    return result(b, b.graph.op('Concat', pieces.map((v) => b.inLayout(v, perm)), { axis }), shape, list[0].dtype, perm);
+    return result(
+      b,
+      b.graph.op(
+        'Concat',
+        pieces.map((v) => b.inLayout(v, perm)),
+        { axis },
+      ),
+      shape,
+      list[0].dtype,
+      perm,
+    );
   },
   Slice: (b, inputs, attrs) => {
     const v = b.value(inputs.x.dataId);
@@ -362,7 +427,13 @@ const kernels: Record<string, Kernel> = {
     const axes = dims.map((a) => v.perm.indexOf(a));
     const g = b.graph;
     // A Slice with step -1 from the last element to before the first.
-    const name = g.op('Slice', [b.inLayout(v, v.perm), g.int64s(dims.map((a) => v.shape[a] - 1)), g.int64s(dims.map((a) => -v.shape[a] - 1)), g.int64s(axes), g.int64s(dims.map(() => -1))]);
+    const name = g.op('Slice', [
+      b.inLayout(v, v.perm),
+      g.int64s(dims.map((a) => v.shape[a] - 1)),
+      g.int64s(dims.map((a) => -v.shape[a] - 1)),
+      g.int64s(axes),
+      g.int64s(dims.map(() => -1)),
+    ]);
     return result(b, name, v.shape, v.dtype, v.perm);
   },
   PadV2: (b, inputs, attrs) => padKernel(b, inputs, attrs, 'constant'),
@@ -433,7 +504,8 @@ const kernels: Record<string, Kernel> = {
     // matrix there is hundreds of MB).
     const strided = info.strideHeight > 1 || info.strideWidth > 1;
     // (The dilated form would also need a crop when a stride drops the input's last rows.)
-    if (Math.min(info.inChannels, info.outChannels) <= 4 && !strided) return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
+    if (Math.min(info.inChannels, info.outChannels) <= 4 && !strided)
+      return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
     const [x, dy] = [nchw(b, inputs.x), nchw(b, inputs.dy)];
     if (info.outHeight * info.outWidth <= 1024 || strided) return result(b, filterGradientByIm2col(b, x, dy, info), filterShape, 'float32', OIHW);
     return result(b, filterGradient(b, x, dy, info), filterShape, 'float32', OIHW);
@@ -461,10 +533,7 @@ const kernels: Record<string, Kernel> = {
       kernel_shape: [kh, kw],
       strides: [info.strideHeight, info.strideWidth],
       group: c,
-      output_padding: [
-        inputShape[1] - (info.strideHeight * (info.outHeight - 1) + kh),
-        inputShape[2] - (info.strideWidth * (info.outWidth - 1) + kw),
-      ],
+      output_padding: [inputShape[1] - (info.strideHeight * (info.outHeight - 1) + kh), inputShape[2] - (info.strideWidth * (info.outWidth - 1) + kw)],
     });
     return result(b, name, inputShape, 'float32', NCHW);
   },

@@ -32,7 +32,8 @@ export function readTfRecords(bytes: Uint8Array, source: string, onWarning: (mes
     }
     const start = pos + 12;
     const data = bytes.subarray(start, start + Number(length));
-    if (view.getUint32(start + data.length, true) !== maskedCrc32c(data)) onWarning(`${source}: the record at byte ${pos} fails its data CRC (corrupt); skipped`);
+    if (view.getUint32(start + data.length, true) !== maskedCrc32c(data))
+      onWarning(`${source}: the record at byte ${pos} fails its data CRC (corrupt); skipped`);
     else records.push({ offset: pos, data });
     pos = start + data.length + 4;
   }

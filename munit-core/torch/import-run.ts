@@ -80,9 +80,13 @@ export function loadTorchGenerators(gens: Pick<MunitTrainer, 'genA' | 'genB'>, f
  * reference builds it). Parameter index i of the file is our slot i; names and shapes are checked as for weights.
  */
 function restoreAdam(opt: Adam, stores: [ParamStore, ParamStore], state: TorchAdamState, file: string, group: string): void {
-  const params = stores.flatMap((store, k) => [...store.entries.values()].filter((e) => e.trainable).map((entry) => ({ name: `${group}.${'ab'[k]}.${entry.name}`, entry })));
+  const params = stores.flatMap((store, k) =>
+    [...store.entries.values()].filter((e) => e.trainable).map((entry) => ({ name: `${group}.${'ab'[k]}.${entry.name}`, entry })),
+  );
   if (state.parameterCount !== params.length) {
-    throw new Error(`${file}: the '${group}' optimizer covers ${state.parameterCount} parameters, this config's networks have ${params.length} (check the config)`);
+    throw new Error(
+      `${file}: the '${group}' optimizer covers ${state.parameterCount} parameters, this config's networks have ${params.length} (check the config)`,
+    );
   }
   const expected = new Map<string, number[]>();
   const tensors: TensorMap = new Map();
@@ -150,11 +154,12 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
   const configText = fs.readFileSync(configPath, 'utf8');
   const configName = runName(configPath);
   // A run folder's copy of its config is config.yaml: then the folder holds the name.
-  const name = o.name ?? (from.runDir ? path.basename(from.runDir) : configName === 'config' ? path.basename(path.dirname(path.resolve(configPath))) : configName);
+  const name =
+    o.name ?? (from.runDir ? path.basename(from.runDir) : configName === 'config' ? path.basename(path.dirname(path.resolve(configPath))) : configName);
   const runDir = path.join(o.outputPath ?? 'outputs', name);
   const iteration = from.iteration ?? 0;
   if (from.iteration === undefined) warn(`${from.gen}: no iteration in the file name (gen_NNNNNNNN.pt); starting the count at 0`);
-  const logs = o.logs === false ? undefined : o.logs ?? (from.runDir && fs.existsSync(referenceLogs(from.runDir)) ? referenceLogs(from.runDir) : undefined);
+  const logs = o.logs === false ? undefined : (o.logs ?? (from.runDir && fs.existsSync(referenceLogs(from.runDir)) ? referenceLogs(from.runDir) : undefined));
   if (logs && !fs.existsSync(logs)) throw new Error(`--logs ${logs} does not exist`);
 
   const trainer = new MunitTrainer(config, { seed: o.seed ?? 0, perceptual: config.vgg_w > 0 ? unusedPerceptual : undefined });
@@ -172,10 +177,13 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
       if (from.dis) restoreAdam(trainer.disOpt, [trainer.disA.params, trainer.disB.params], opt.dis, from.optimizer, 'dis');
       const { betas, eps, weightDecay } = opt.gen;
       if (betas[0] !== config.beta1 || betas[1] !== config.beta2 || weightDecay !== config.weight_decay || eps !== 1e-8) {
-        warn(`${from.optimizer}: Adam ran with betas (${betas}), weight_decay ${weightDecay}, eps ${eps}; training continues with the config's (${config.beta1},${config.beta2}), ${config.weight_decay}, 1e-8`);
+        warn(
+          `${from.optimizer}: Adam ran with betas (${betas}), weight_decay ${weightDecay}, eps ${eps}; training continues with the config's (${config.beta1},${config.beta2}), ${config.weight_decay}, 1e-8`,
+        );
       }
       // The reference writes optimizer.pt after gen_ and dis_ at each snapshot, so its step is the iteration.
-      if (opt.gen.step !== iteration) warn(`${from.optimizer} is from step ${opt.gen.step} but ${from.gen} from iteration ${iteration}: the optimizer file belongs to another snapshot`);
+      if (opt.gen.step !== iteration)
+        warn(`${from.optimizer} is from step ${opt.gen.step} but ${from.gen} from iteration ${iteration}: the optimizer file belongs to another snapshot`);
     } else warn(`no optimizer.pt beside ${from.gen}: Adam starts from zero moments`);
     trainer.iteration = iteration;
     fs.mkdirSync(runDir, { recursive: true });
@@ -189,7 +197,8 @@ export async function importTorchRun(o: ImportRunOptions): Promise<ImportRunResu
   if (logs) {
     const lines = metricsLines(readScalarLogs(logs, warn), (it) => learningRateAt(it - 1, config));
     const kept = lines.filter((l) => (l.iteration as number) <= iteration);
-    if (kept.length < lines.length) warn(`${logs}: ${lines.length - kept.length} logged iterations after the checkpoint (${iteration}) are left out, as resuming repeats them`);
+    if (kept.length < lines.length)
+      warn(`${logs}: ${lines.length - kept.length} logged iterations after the checkpoint (${iteration}) are left out, as resuming repeats them`);
     writeFileAtomic(path.join(runDir, METRICS_FILE), kept.map((l) => JSON.stringify(l) + '\n').join(''));
     metrics = kept.length;
   }

@@ -43,7 +43,8 @@ export function decodeLegacyTorchFile(bytes: Uint8Array, source: string): unknow
   const protocol = unpickle(bytes, pos, header, source);
   if (protocol.value !== PROTOCOL_VERSION) fail(`legacy format protocol ${describeValue(protocol.value)} is not supported (expected ${PROTOCOL_VERSION})`);
   const sysInfo = unpickle(bytes, protocol.end, header, source);
-  if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true) fail('the file was written on a big-endian machine, which is not supported');
+  if (!(sysInfo.value instanceof Map) || sysInfo.value.get('little_endian') !== true)
+    fail('the file was written on a big-endian machine, which is not supported');
   const objects = new TorchObjects(source);
   const main = unpickle(
     bytes,

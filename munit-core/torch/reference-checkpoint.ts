@@ -21,7 +21,8 @@ function stateDict(value: unknown, source: string, what: string): TensorMap {
   if (!(value instanceof Map)) throw new TorchFileError(source, `${what} is ${describeValue(value)}, not a state dict`);
   const out: TensorMap = new Map();
   for (const [name, t] of value) {
-    if (typeof name !== 'string' || !(t instanceof TorchTensor)) throw new TorchFileError(source, `${what}: entry ${describeValue(name)} is ${describeValue(t)}, not a tensor`);
+    if (typeof name !== 'string' || !(t instanceof TorchTensor))
+      throw new TorchFileError(source, `${what}: entry ${describeValue(name)} is ${describeValue(t)}, not a tensor`);
     out.set(name, toStored(t));
   }
   return out;
@@ -77,14 +78,16 @@ function readAdam(value: unknown, source: string, what: string): TorchAdamState 
       throw new TorchFileError(source, `${what}: state for parameter ${describeValue(index)}, but there are ${parameterCount}`);
     }
     const [m, v, step] = ['exp_avg', 'exp_avg_sq', 'step'].map((key) => field(s, key, source, `${what} state ${index}`));
-    if (!(m instanceof TorchTensor) || !(v instanceof TorchTensor)) throw new TorchFileError(source, `${what} state ${index}: exp_avg/exp_avg_sq are not tensors (not an Adam state)`);
+    if (!(m instanceof TorchTensor) || !(v instanceof TorchTensor))
+      throw new TorchFileError(source, `${what} state ${index}: exp_avg/exp_avg_sq are not tensors (not an Adam state)`);
     // `step` is a Python int before PyTorch 1.12 and a 0-d tensor since.
     const n = step instanceof TorchTensor && step.shape.length === 0 ? step.data[step.offset] : step;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) throw new TorchFileError(source, `${what} state ${index}: step is ${describeValue(step)}`);
     steps.add(n);
     moments.set(index as number, { exp_avg: toStored(m), exp_avg_sq: toStored(v) });
   }
-  if (steps.size > 1) throw new TorchFileError(source, `${what}: parameters were stepped different numbers of times (${[...steps].join(', ')}); one step count is needed`);
+  if (steps.size > 1)
+    throw new TorchFileError(source, `${what}: parameters were stepped different numbers of times (${[...steps].join(', ')}); one step count is needed`);
   return { step: steps.size ? [...steps][0] : 0, moments, parameterCount, betas: betas as [number, number], eps, weightDecay };
 }
 

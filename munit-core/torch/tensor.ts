@@ -109,14 +109,16 @@ export function checkTensorView(storage: TorchStorage, offset: unknown, size: un
     throw new TorchFileError(source, `tensor on storage '${storage.key}' (${storage.numel} elements): ${detail}`);
   };
   if (!Number.isSafeInteger(offset) || (offset as number) < 0) fail(`offset ${String(offset)} is not an index`);
-  if (!isIndexList(size, MAX_DIMS) || !isIndexList(stride, MAX_DIMS) || size.length !== stride.length) return fail('its size and stride are not two index tuples of one length');
+  if (!isIndexList(size, MAX_DIMS) || !isIndexList(stride, MAX_DIMS) || size.length !== stride.length)
+    return fail('its size and stride are not two index tuples of one length');
   let numel = 1;
   let last = offset as number;
   for (let d = 0; d < size.length; d++) {
     numel *= size[d];
     last += (size[d] - 1) * stride[d];
   }
-  if (numel > 0 && (numel > storage.numel || last >= storage.numel)) fail(`the view [${size}] (stride [${stride}], offset ${offset}) reaches beyond the storage`);
+  if (numel > 0 && (numel > storage.numel || last >= storage.numel))
+    fail(`the view [${size}] (stride [${stride}], offset ${offset}) reaches beyond the storage`);
   return new TorchTensor(storage.type.dtype, [...size], [...stride], offset as number, new Float32Array(0));
 }
 

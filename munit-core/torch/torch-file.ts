@@ -26,7 +26,10 @@ export function decodeTorchFile(bytes: Uint8Array, source: string): unknown {
   if (isZip(bytes)) return decodeZipTorchFile(bytes, source);
   if (isLegacyTorchFile(bytes, source)) return decodeLegacyTorchFile(bytes, source);
   const tar = bytes.length > 262 && new TextDecoder().decode(bytes.subarray(257, 262)) === 'ustar';
-  throw new TorchFileError(source, tar ? 'the tar format of PyTorch before 0.4 is not supported' : 'not a PyTorch file (neither the zip format nor the legacy format of torch.save)');
+  throw new TorchFileError(
+    source,
+    tar ? 'the tar format of PyTorch before 0.4 is not supported' : 'not a PyTorch file (neither the zip format nor the legacy format of torch.save)',
+  );
 }
 
 /**
@@ -49,7 +52,8 @@ function decodeZipTorchFile(bytes: Uint8Array, source: string): unknown {
       const entry = entries.get(`${prefix}data/${storage.key}`);
       if (!entry) throw new TorchFileError(source, `storage '${storage.key}' is missing from the archive`);
       const byteLength = storage.numel * storage.type.itemSize;
-      if (entry.size !== byteLength) throw new TorchFileError(source, `storage '${storage.key}' holds ${entry.size} bytes, but its tensors declared ${byteLength}`);
+      if (entry.size !== byteLength)
+        throw new TorchFileError(source, `storage '${storage.key}' holds ${entry.size} bytes, but its tensors declared ${byteLength}`);
       storage.data = storageValues(readZipEntry(bytes, entry, source), storage.type);
     }
     return storage;

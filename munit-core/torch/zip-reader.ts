@@ -63,7 +63,8 @@ export function readZipDirectory(bytes: Uint8Array, source: string): Map<string,
     const local = view.getUint32(at + 42, true);
     if (local + 30 > dirOffset || view.getUint32(local, true) !== LOCAL) fail(`entry '${name}' has no local header at byte ${local}`);
     const dataOffset = local + 30 + view.getUint16(local + 26, true) + view.getUint16(local + 28, true);
-    if (dataOffset + compressedSize > dirOffset) fail(`entry '${name}' (${compressedSize} bytes at ${dataOffset}) runs into the central directory: truncated or corrupt`);
+    if (dataOffset + compressedSize > dirOffset)
+      fail(`entry '${name}' (${compressedSize} bytes at ${dataOffset}) runs into the central directory: truncated or corrupt`);
     if (method !== 0 && method !== 8) fail(`entry '${name}' uses compression method ${method} (only stored and deflated are supported)`);
     if (method === 0 && compressedSize !== size) fail(`stored entry '${name}' declares ${size} bytes but holds ${compressedSize}`);
     if (method === 8 && size > compressedSize * MAX_DEFLATE_RATIO + 64) fail(`entry '${name}' claims to inflate ${compressedSize} bytes to ${size}`);
@@ -83,7 +84,8 @@ export function readZipEntry(bytes: Uint8Array, entry: ZipEntry, source: string)
     } catch (err) {
       throw new TorchFileError(source, `zip entry '${entry.name}' does not inflate (${(err as Error).message})`);
     }
-    if (data.length !== entry.size) throw new TorchFileError(source, `zip entry '${entry.name}' inflates to ${data.length} bytes, not the ${entry.size} declared`);
+    if (data.length !== entry.size)
+      throw new TorchFileError(source, `zip entry '${entry.name}' inflates to ${data.length} bytes, not the ${entry.size} declared`);
   }
   if (zlib.crc32(data) >>> 0 !== entry.crc32) throw new TorchFileError(source, `zip entry '${entry.name}' fails its CRC-32 check: the file is corrupt`);
   return data;

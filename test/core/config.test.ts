@@ -101,7 +101,10 @@ describe('schema and defaults', () => {
       if (spec.type === 'enum') assert.ok(spec.values && spec.values.length > 1, `${spec.key} values`);
       if (spec.valueDocs) for (const v of spec.values ?? []) assert.ok(spec.valueDocs[String(v)], `${spec.key}=${v} doc`);
     }
-    assert.deepEqual(CONFIG_SECTIONS.map((s) => s.key), ['gen', 'dis']);
+    assert.deepEqual(
+      CONFIG_SECTIONS.map((s) => s.key),
+      ['gen', 'dis'],
+    );
   });
 
   it('fills every default into a minimal config', () => {
@@ -199,7 +202,22 @@ describe('per-key errors', () => {
     assert.match(only('dis:\n  n_layer: 65\n', 'dis.n_layer').message, /dis.n_layer must be between 1 and 12, but it is 65/);
     assert.match(only('dis:\n  num_scales: 2147483648\n', 'dis.num_scales').message, /between 1 and 8, but it is 2147483648/);
     assert.match(only('gen:\n  n_res: 100000\n', 'gen.n_res').message, /between 1 and 64, but it is 100000/);
-    for (const key of ['gen.dim', 'gen.mlp_dim', 'gen.style_dim', 'gen.n_res', 'gen.n_downsample', 'dis.dim', 'dis.n_layer', 'dis.num_scales', 'batch_size', 'display_size', 'new_size', 'crop_image_height', 'crop_image_width', 'num_workers']) {
+    for (const key of [
+      'gen.dim',
+      'gen.mlp_dim',
+      'gen.style_dim',
+      'gen.n_res',
+      'gen.n_downsample',
+      'dis.dim',
+      'dis.n_layer',
+      'dis.num_scales',
+      'batch_size',
+      'display_size',
+      'new_size',
+      'crop_image_height',
+      'crop_image_width',
+      'num_workers',
+    ]) {
       assert.ok(getKeySpec(key)?.max !== undefined, `${key} has an upper bound`);
     }
     // The size search itself is closed-form: even values past the bounds come back at once.
@@ -215,7 +233,10 @@ describe('per-key errors', () => {
     const d = only(text, 'gen.dim');
     assert.equal(d.severity, 'error');
     assert.equal(d.range.line, 5);
-    assert.match(d.message, /^gen.dim is 1024: training this config needs about [\d.]+ (TiB|PiB) \([\d.]+e\+\d+ parameters: .* of weights, gradients and Adam moments, plus about .* of feature maps at 1024x1024\), more than this machine's .* of memory. Lower gen.dim \(the reference uses 64\)\.$/);
+    assert.match(
+      d.message,
+      /^gen.dim is 1024: training this config needs about [\d.]+ (TiB|PiB) \([\d.]+e\+\d+ parameters: .* of weights, gradients and Adam moments, plus about .* of feature maps at 1024x1024\), more than this machine's .* of memory. Lower gen.dim \(the reference uses 64\)\.$/,
+    );
     // The reference config is nowhere near.
     assert.deepEqual(errorsOf(parseConfig('data_root: ./x\n').diagnostics), []);
   });
@@ -261,7 +282,10 @@ describe('combinations', () => {
 
   it('rejects crops the networks cannot process', () => {
     assert.match(only('crop_image_width: 250\n', 'crop_image_width').message, /multiple of 4 .*use 248 or 252/);
-    assert.match(only('new_size: 32\ncrop_image_width: 32\ncrop_image_height: 32\n', 'crop_image_width').message, /too small for the discriminator.*at least 64/);
+    assert.match(
+      only('new_size: 32\ncrop_image_width: 32\ncrop_image_height: 32\n', 'crop_image_width').message,
+      /too small for the discriminator.*at least 64/,
+    );
     assert.match(only('new_size: 8\ncrop_image_width: 8\ncrop_image_height: 8\n', 'crop_image_width').message, /style encoder/);
   });
 
@@ -277,8 +301,12 @@ describe('combinations', () => {
 
     const partial = parseConfig('data_folder_train_a: ./a\ndata_list_train_a: ./a.txt\n').diagnostics;
     assert.deepEqual(partial.map((d) => d.key).sort(), [
-      'data_folder_test_a', 'data_folder_test_b', 'data_folder_train_b',
-      'data_list_test_a', 'data_list_test_b', 'data_list_train_b',
+      'data_folder_test_a',
+      'data_folder_test_b',
+      'data_folder_train_b',
+      'data_list_test_a',
+      'data_list_test_b',
+      'data_list_train_b',
     ]);
   });
 
@@ -320,7 +348,10 @@ describe('YAML syntax errors', () => {
 
   it('reports tabs used for indentation', () => {
     const { diagnostics } = parseConfig('data_root: ./d\ngen:\n\tdim: 64\n');
-    assert.ok(diagnostics.some((d) => d.code === 'syntax' && d.range.line === 2), JSON.stringify(diagnostics));
+    assert.ok(
+      diagnostics.some((d) => d.code === 'syntax' && d.range.line === 2),
+      JSON.stringify(diagnostics),
+    );
   });
 
   it('rejects a document that is not a mapping', () => {
@@ -341,26 +372,35 @@ describe('loadConfig', () => {
 
   it('names the path of a missing file', () => {
     const missing = path.join(tmp, 'no-such-config.yaml');
-    assert.throws(() => loadConfig(missing), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.match(err.message, /no-such-config\.yaml.*does not exist/);
-      assert.ok(err.message.includes(missing));
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(missing),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.match(err.message, /no-such-config\.yaml.*does not exist/);
+        assert.ok(err.message.includes(missing));
+        return true;
+      },
+    );
   });
 
   it('lists every error as file:line:col: key: message and lets warnings through', () => {
     const file = path.join(tmp, 'bad.yaml');
     fs.writeFileSync(file, 'data_root: ./d\nlr: 0\ninit: kaimng\nrecon_kl_w: 1\n');
-    assert.throws(() => loadConfig(file), (err: unknown) => {
-      assert.ok(err instanceof ConfigError);
-      assert.equal(err.diagnostics.length, 2);
-      const lines = err.message.split('\n');
-      assert.ok(lines.includes(`${file}:2:5: lr: must be greater than 0, but it is 0. The reference uses 0.0001.`), err.message);
-      assert.ok(lines.some((l) => l.startsWith(`${file}:3:7: init: must be one of`)), err.message);
-      assert.ok(!err.message.includes('recon_kl_w'));
-      return true;
-    });
+    assert.throws(
+      () => loadConfig(file),
+      (err: unknown) => {
+        assert.ok(err instanceof ConfigError);
+        assert.equal(err.diagnostics.length, 2);
+        const lines = err.message.split('\n');
+        assert.ok(lines.includes(`${file}:2:5: lr: must be greater than 0, but it is 0. The reference uses 0.0001.`), err.message);
+        assert.ok(
+          lines.some((l) => l.startsWith(`${file}:3:7: init: must be one of`)),
+          err.message,
+        );
+        assert.ok(!err.message.includes('recon_kl_w'));
+        return true;
+      },
+    );
     const warned = path.join(tmp, 'warned.yaml');
     fs.writeFileSync(warned, '\uFEFFdata_root: ./d\nrecon_kl_w: 1\n');
     const seen: string[] = [];
@@ -400,7 +440,10 @@ describe('checkDataPaths', () => {
     fs.mkdirSync(path.join(data, 'trainB'), { recursive: true });
     touch(path.join(data, 'trainB', 'notes.txt'));
     const ds = checkDataPaths(parseConfig(`data_root: ${data}\n`).config, root, root);
-    assert.deepEqual(ds.map((d) => d.key), ['data_root', 'data_root']);
+    assert.deepEqual(
+      ds.map((d) => d.key),
+      ['data_root', 'data_root'],
+    );
     assert.match(ds[0].message, /trainB holds no images/);
     assert.match(ds[1].message, /testB is missing/);
     touch(path.join(data, 'trainB', 'b.jpeg'));
@@ -442,14 +485,17 @@ describe('checkDataPaths', () => {
     const { config, diagnostics } = parseConfig(lines.join('\n'));
     assert.deepEqual(diagnostics, []);
     const ds = checkDataPaths(config, root, root);
-    assert.deepEqual(ds.map((d) => [d.key, d.range.line]), [
-      ['data_list_test_a', 3],
-      ['data_list_train_b', 5],
-      ['data_folder_test_b', 6],
-      ['data_list_test_b', 7],
-    ]);
+    assert.deepEqual(
+      ds.map((d) => [d.key, d.range.line]),
+      [
+        ['data_list_test_a', 3],
+        ['data_list_train_b', 5],
+        ['data_folder_test_b', 6],
+        ['data_list_test_b', 7],
+      ],
+    );
     assert.match(ds[0].message, /\(line 1\) names no file in data_folder_test_a/);
-    assert.ok(!ds[0].message.includes('missing.png'), 'the list file\'s content is not quoted');
+    assert.ok(!ds[0].message.includes('missing.png'), "the list file's content is not quoted");
     assert.match(ds[1].message, /is empty/);
     assert.ok(ds[2].message.includes(path.join(data, 'nope')));
   });

@@ -30,15 +30,27 @@ async function writeImage(file: string, pixels: number[] | Uint8Array, width: nu
 }
 
 /** A solid image whose grey level `v` identifies it in a batch. */
-const solid = (file: string, v: number, width = 8, height = 8) =>
-  writeImage(file, new Array(width * height).fill(v), width, height, 1);
+const solid = (file: string, v: number, width = 8, height = 8) => writeImage(file, new Array(width * height).fill(v), width, height, 1);
 
 /** Left half black, right half white: shows whether a flip happened. */
 const halves = (file: string, width = 8, height = 8) =>
-  writeImage(file, Array.from({ length: width * height }, (_, i) => (i % width < width / 2 ? 0 : 255)), width, height, 1);
+  writeImage(
+    file,
+    Array.from({ length: width * height }, (_, i) => (i % width < width / 2 ? 0 : 255)),
+    width,
+    height,
+    1,
+  );
 
 const transform = (t: Partial<ImageTransform> = {}): ImageTransform => ({
-  channels: 3, newSize: 8, cropHeight: 8, cropWidth: 8, flip: false, cropY: 0, cropX: 0, ...t,
+  channels: 3,
+  newSize: 8,
+  cropHeight: 8,
+  cropWidth: 8,
+  flip: false,
+  cropY: 0,
+  cropX: 0,
+  ...t,
 });
 
 function configFor(dataRoot: string, overrides: Partial<MunitConfig> = {}): MunitConfig {
@@ -96,7 +108,13 @@ describe('image-file', () => {
   it('places the crop from the fractions and flips before cropping', async () => {
     const file = path.join(tmp, 'ramp.png');
     // 10 wide, 4 high, grey value = 20 * column.
-    await writeImage(file, Array.from({ length: 40 }, (_, i) => 20 * (i % 10)), 10, 4, 1);
+    await writeImage(
+      file,
+      Array.from({ length: 40 }, (_, i) => 20 * (i % 10)),
+      10,
+      4,
+      1,
+    );
     const t = transform({ channels: 1, newSize: 4, cropHeight: 4, cropWidth: 4 });
     const firstColumn = async (extra: Partial<ImageTransform>) => (await loadImageFile(file, { ...t, ...extra }))[0];
     assert.equal(await firstColumn({ cropX: 0 }), byteToUnit(0));
@@ -138,7 +156,8 @@ describe('dataset listing', () => {
     const config = configFor(root);
     assert.throws(
       () => createLoaders(config, undefined, { seed: 0, train: true }),
-      (err: Error) => err instanceof DataError && err.message.includes(path.join(root, 'testB')) && /holds no images/.test(err.message) && err.message.includes('data_root'),
+      (err: Error) =>
+        err instanceof DataError && err.message.includes(path.join(root, 'testB')) && /holds no images/.test(err.message) && err.message.includes('data_root'),
     );
     fs.rmSync(path.join(root, 'testB'), { recursive: true });
     assert.throws(
@@ -195,7 +214,10 @@ describe('bad files', () => {
     }
     assert.equal(warnings.length, 3);
     for (const name of ['corrupt.png', 'truncated.jpg', 'old.bmp']) {
-      assert.ok(warnings.some((w) => w.includes(path.join(root, name))), `a warning names ${name}`);
+      assert.ok(
+        warnings.some((w) => w.includes(path.join(root, name))),
+        `a warning names ${name}`,
+      );
     }
     const allBad = new ImageDataset([path.join(root, 'corrupt.png'), path.join(root, 'truncated.jpg')], 'all bad', () => {});
     await assert.rejects(allBad.load(0, transform()), /Every one of the 2 images of all bad failed/);
@@ -236,7 +258,15 @@ function encodeBmp(rgb: Uint8Array, width: number, height: number, palette = fal
 
 describe('hostile data folders', () => {
   const rgb = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => (i * 37) % 256);
-  const fewColours = Uint8Array.from({ length: 5 * 3 * 3 }, (_, i) => [[200, 10, 30], [0, 128, 255], [255, 255, 0]][Math.floor(i / 3) % 3][i % 3]);
+  const fewColours = Uint8Array.from(
+    { length: 5 * 3 * 3 },
+    (_, i) =>
+      [
+        [200, 10, 30],
+        [0, 128, 255],
+        [255, 255, 0],
+      ][Math.floor(i / 3) % 3][i % 3],
+  );
   const t = transform({ newSize: 3, cropHeight: 3, cropWidth: 5 });
 
   it('reads .ppm (binary and text, colour and grey) and .bmp (24-bit, 8-bit palette) as it reads PNG', async () => {
@@ -260,7 +290,10 @@ describe('hostile data folders', () => {
     assert.deepEqual(await loadImageFile(path.join(root, 'palette.bmp'), t), await png(fewColours, 'palette.png'));
     // Damaged ones are ImageFileErrors (skipped by datasets) that say what is wrong.
     fs.writeFileSync(path.join(root, 'short.ppm'), Buffer.concat([header('P6'), Buffer.from(rgb.subarray(0, 20))]));
-    await assert.rejects(loadImageFile(path.join(root, 'short.ppm'), t), (err: Error) => err instanceof ImageFileError && /short\.ppm: truncated PPM data \(20 of 45 bytes\)/.test(err.message));
+    await assert.rejects(
+      loadImageFile(path.join(root, 'short.ppm'), t),
+      (err: Error) => err instanceof ImageFileError && /short\.ppm: truncated PPM data \(20 of 45 bytes\)/.test(err.message),
+    );
   });
 
   it('skips a symbolic link loop with a warning instead of aborting the listing', async () => {
@@ -270,14 +303,24 @@ describe('hostile data folders', () => {
     fs.symlinkSync('b.png', path.join(root, 'a.png'));
     fs.symlinkSync('a.png', path.join(root, 'b.png'));
     const warnings: string[] = [];
-    assert.deepEqual(listImageFolder(root, 'x', (w) => warnings.push(w)), [path.join(root, 'good.png')]);
+    assert.deepEqual(
+      listImageFolder(root, 'x', (w) => warnings.push(w)),
+      [path.join(root, 'good.png')],
+    );
     assert.equal(warnings.length, 3);
-    for (const name of ['self.png', 'a.png', 'b.png']) assert.ok(warnings.some((w) => w === `${path.join(root, name)} is a symbolic link loop; skipped.`), warnings.join('\n'));
+    for (const name of ['self.png', 'a.png', 'b.png'])
+      assert.ok(
+        warnings.some((w) => w === `${path.join(root, name)} is a symbolic link loop; skipped.`),
+        warnings.join('\n'),
+      );
     // The list layout too.
     const list = path.join(root, 'list.txt');
     fs.writeFileSync(list, 'good.png\nself.png\n');
     const listed: string[] = [];
-    assert.deepEqual(readImageList(list, root, 'x', (w) => listed.push(w)), [path.join(root, 'good.png')]);
+    assert.deepEqual(
+      readImageList(list, root, 'x', (w) => listed.push(w)),
+      [path.join(root, 'good.png')],
+    );
     assert.match(listed[0], /list\.txt:2: 'self\.png' is a symbolic link loop/);
   });
 
@@ -294,7 +337,10 @@ describe('hostile data folders', () => {
     // Root reads anything: check as an unprivileged user where runuser exists (Linux), else there is nothing to test.
     const script = `require('./munit-core/data/image-file.ts').decodeImageFile(${JSON.stringify(path.join(dir, 'locked.png'))}, 3).then(() => console.log('read'), (e) => console.log(e.message))`;
     fs.chmodSync(tmp, 0o755);
-    const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', '-e', script], { cwd: path.join(__dirname, '..', '..'), encoding: 'utf8' });
+    const run = spawnSync('runuser', ['-u', 'nobody', '--', process.execPath, '--import', 'tsx', '-e', script], {
+      cwd: path.join(__dirname, '..', '..'),
+      encoding: 'utf8',
+    });
     fs.chmodSync(tmp, 0o700);
     if (run.error || run.status !== 0) {
       t.skip(`cannot run as an unprivileged user here: ${(run.error?.message ?? run.stderr).trim().split('\n')[0]}`);
@@ -414,9 +460,27 @@ describe('loaders', () => {
   it('takes mixed files: colour JPEG, grey and RGBA PNG of non-square sizes', async () => {
     const mixed = path.join(tmp, 'mixed');
     for (const folder of ['trainA', 'trainB', 'testA', 'testB']) {
-      await writeImage(path.join(mixed, folder, 'a.jpg'), Uint8Array.from({ length: 16 * 10 * 3 }, (_, i) => i % 256), 16, 10, 3);
-      await writeImage(path.join(mixed, folder, 'b.png'), Uint8Array.from({ length: 10 * 16 }, (_, i) => (i * 3) % 256), 10, 16, 1);
-      await writeImage(path.join(mixed, folder, 'c.png'), Uint8Array.from({ length: 12 * 12 * 4 }, (_, i) => (i * 5) % 256), 12, 12, 4);
+      await writeImage(
+        path.join(mixed, folder, 'a.jpg'),
+        Uint8Array.from({ length: 16 * 10 * 3 }, (_, i) => i % 256),
+        16,
+        10,
+        3,
+      );
+      await writeImage(
+        path.join(mixed, folder, 'b.png'),
+        Uint8Array.from({ length: 10 * 16 }, (_, i) => (i * 3) % 256),
+        10,
+        16,
+        1,
+      );
+      await writeImage(
+        path.join(mixed, folder, 'c.png'),
+        Uint8Array.from({ length: 12 * 12 * 4 }, (_, i) => (i * 5) % 256),
+        12,
+        12,
+        4,
+      );
     }
     const config = configFor(mixed, { batch_size: 3, new_size: 8, crop_image_height: 8, crop_image_width: 8, input_dim_a: 1 });
     await withLoaders(config, 2, async (l) => {

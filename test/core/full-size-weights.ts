@@ -21,7 +21,10 @@ function uniform(name: string, n: number): Float64Array {
 }
 
 function weight(name: string, shape: number[]): Float32Array {
-  const u = uniform(name, shape.reduce((a, b) => a * b, 1)).map((v) => v * 2 - 1);
+  const u = uniform(
+    name,
+    shape.reduce((a, b) => a * b, 1),
+  ).map((v) => v * 2 - 1);
   if (shape.length >= 2) {
     const scale = Math.sqrt(3 / shape.slice(1).reduce((a, b) => a * b, 1));
     return Float32Array.from(u, (v) => v * scale);

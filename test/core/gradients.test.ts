@@ -179,13 +179,71 @@ describe('MirrorPad gradient', () => {
   const cases: { shape: number[]; paddings: [number, number][]; mode: MirrorMode }[] = [
     { shape: [7], paddings: [[3, 2]], mode: 'reflect' },
     { shape: [7], paddings: [[3, 2]], mode: 'symmetric' },
-    { shape: [2, 5], paddings: [[1, 0], [4, 4]], mode: 'reflect' },
-    { shape: [2, 5], paddings: [[2, 1], [5, 5]], mode: 'symmetric' },
-    { shape: [4, 6, 3], paddings: [[0, 3], [2, 5], [0, 0]], mode: 'reflect' },
-    { shape: [1, 9, 8, 3], paddings: [[0, 0], [3, 3], [3, 3], [0, 0]], mode: 'reflect' },
-    { shape: [2, 5, 4, 2], paddings: [[0, 0], [1, 2], [3, 0], [0, 0]], mode: 'symmetric' },
-    { shape: [2, 6, 7, 3], paddings: [[0, 0], [1, 1], [1, 1], [0, 0]], mode: 'reflect' },
-    { shape: [1, 3, 3, 1], paddings: [[0, 0], [0, 0], [0, 0], [0, 0]], mode: 'reflect' },
+    {
+      shape: [2, 5],
+      paddings: [
+        [1, 0],
+        [4, 4],
+      ],
+      mode: 'reflect',
+    },
+    {
+      shape: [2, 5],
+      paddings: [
+        [2, 1],
+        [5, 5],
+      ],
+      mode: 'symmetric',
+    },
+    {
+      shape: [4, 6, 3],
+      paddings: [
+        [0, 3],
+        [2, 5],
+        [0, 0],
+      ],
+      mode: 'reflect',
+    },
+    {
+      shape: [1, 9, 8, 3],
+      paddings: [
+        [0, 0],
+        [3, 3],
+        [3, 3],
+        [0, 0],
+      ],
+      mode: 'reflect',
+    },
+    {
+      shape: [2, 5, 4, 2],
+      paddings: [
+        [0, 0],
+        [1, 2],
+        [3, 0],
+        [0, 0],
+      ],
+      mode: 'symmetric',
+    },
+    {
+      shape: [2, 6, 7, 3],
+      paddings: [
+        [0, 0],
+        [1, 1],
+        [1, 1],
+        [0, 0],
+      ],
+      mode: 'reflect',
+    },
+    {
+      shape: [1, 3, 3, 1],
+      paddings: [
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0, 0],
+      ],
+      mode: 'reflect',
+    },
   ];
 
   for (const [index, { shape, paddings, mode }] of cases.entries()) {
@@ -199,7 +257,11 @@ describe('MirrorPad gradient', () => {
       const padded = tf.mirrorPad(x, paddings, mode);
       // Passing g as dy gives the gradient of sum(g * mirrorPad(x)) without needing Sum/Mul gradients.
       const dx = expectNoLeakedTensors(() => tf.grad((t: tf.Tensor) => tf.mirrorPad(t, paddings, mode))(x, g), 1, 'only the gradient stays alive');
-      assertClose(padded.dataSync(), Array.from(sources, (s) => xData[s]), 'forward (checks the reference)');
+      assertClose(
+        padded.dataSync(),
+        Array.from(sources, (s) => xData[s]),
+        'forward (checks the reference)',
+      );
       assertClose(dx.dataSync(), mirrorPadAdjoint(gData, sources, xData.length), 'dx');
       tf.dispose([x, g, padded, dx]);
     });
@@ -207,7 +269,12 @@ describe('MirrorPad gradient', () => {
 
   test('the gradient can be differentiated: d/dg of sum(h * dx(g)) is mirrorPad(h)', () => {
     const shape = [1, 5, 6, 2];
-    const paddings: [number, number][] = [[0, 0], [2, 3], [3, 1], [0, 0]];
+    const paddings: [number, number][] = [
+      [0, 0],
+      [2, 3],
+      [3, 1],
+      [0, 0],
+    ];
     const sources = mirrorPadSources(shape, paddings, 'symmetric');
     const hData = randoms(size(shape), 2);
     const outShape = shape.map((d, a) => d + paddings[a][0] + paddings[a][1]);
@@ -216,13 +283,22 @@ describe('MirrorPad gradient', () => {
     // dx = P^T g is linear in g, so the gradient of sum(h * dx) with respect to g is P h.
     const dxOf = (dy: tf.Tensor) => tf.grad((v: tf.Tensor) => tf.mirrorPad(v, paddings, 'symmetric'))(x, dy);
     const second = tf.grad(dxOf)(g, h);
-    assertClose(second.dataSync(), Array.from(sources, (src) => hData[src]), 'second order');
+    assertClose(
+      second.dataSync(),
+      Array.from(sources, (src) => hData[src]),
+      'second order',
+    );
     tf.dispose([x, h, g, second]);
   });
 
   test("tfjs-core's own MirrorPad gradient is wrong (why this fix exists)", () => {
     const shape = [1, 6, 6, 1];
-    const paddings: [number, number][] = [[0, 0], [3, 3], [3, 3], [0, 0]];
+    const paddings: [number, number][] = [
+      [0, 0],
+      [3, 3],
+      [3, 3],
+      [0, 0],
+    ];
     const sources = mirrorPadSources(shape, paddings, 'reflect');
     const gData = randoms(sources.length, 7);
     const expected = mirrorPadAdjoint(gData, sources, size(shape));
@@ -246,7 +322,12 @@ describe('MirrorPad gradient', () => {
 });
 
 describe('Conv2D gradient', () => {
-  const explicit = (t: number, b: number, l: number, r: number): ConvPad => [[0, 0], [t, b], [l, r], [0, 0]];
+  const explicit = (t: number, b: number, l: number, r: number): ConvPad => [
+    [0, 0],
+    [t, b],
+    [l, r],
+    [0, 0],
+  ];
   const cases: ConvCase[] = [
     // Stride 1.
     { n: 1, h: 8, w: 8, ci: 3, co: 4, k: 3, s: 1, pad: 'same' },
@@ -296,7 +377,10 @@ describe('Conv2D gradient', () => {
         convGradientOptions.dw = method;
         // Passing g as dy gives the gradients of sum(g * conv(x, w)).
         const [dx, dw] = expectNoLeakedTensors(
-          () => tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], g), 2, `${method}: only the two gradients stay alive`);
+          () => tf.grads((a: tf.Tensor, b: tf.Tensor) => conv(a as tf.Tensor4D, b as tf.Tensor4D))([x, w], g),
+          2,
+          `${method}: only the two gradients stay alive`,
+        );
         assertClose(dx.dataSync(), ref.dx, `${method} dx`);
         assertClose(dw.dataSync(), ref.dw, `${method} dw`);
         tf.dispose([dx, dw]);
@@ -345,7 +429,11 @@ describe('Conv2D gradient', () => {
     try {
       for (const method of ['conv', 'matmul'] as const) {
         convGradientOptions.dw = method;
-        const dw = expectNoLeakedTensors(() => tf.grad((b: tf.Tensor) => tf.conv2d(x, b as tf.Tensor4D, c.s, c.pad))(w, g), 1, `${method}: only the gradient stays alive`);
+        const dw = expectNoLeakedTensors(
+          () => tf.grad((b: tf.Tensor) => tf.conv2d(x, b as tf.Tensor4D, c.s, c.pad))(w, g),
+          1,
+          `${method}: only the gradient stays alive`,
+        );
         assertClose(dw.dataSync(), ref.dw, `${method} dw in pieces`);
         dw.dispose();
       }

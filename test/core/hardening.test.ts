@@ -50,7 +50,10 @@ function limitedIo(chunk: number, limit = Infinity): WriteIo & { total: number }
 }
 
 function tinyTrainer(): MunitTrainer {
-  return new MunitTrainer(tinySettings({ gen: { ...tinySettings().gen, dim: 4, mlp_dim: 8, n_res: 1 }, dis: { ...tinySettings().dis, dim: 4, num_scales: 1 } }), { seed: 1 });
+  return new MunitTrainer(
+    tinySettings({ gen: { ...tinySettings().gen, dim: 4, mlp_dim: 8, n_res: 1 }, dis: { ...tinySettings().dis, dim: 4, num_scales: 1 } }),
+    { seed: 1 },
+  );
 }
 
 describe('checkpoints under failure', () => {
@@ -79,7 +82,10 @@ describe('checkpoints under failure', () => {
       },
     );
     assert.equal(fs.readFileSync(file, 'utf8'), 'old content');
-    assert.deepEqual(fs.readdirSync(root).filter((f) => f.startsWith('full.bin')), ['full.bin']);
+    assert.deepEqual(
+      fs.readdirSync(root).filter((f) => f.startsWith('full.bin')),
+      ['full.bin'],
+    );
   });
 
   it('a checkpoint that hits a full disk is not left half-written, and the error says which checkpoint is kept', async () => {
@@ -96,7 +102,10 @@ describe('checkpoints under failure', () => {
         assert.match(err.message, /The newest checkpoint kept is 2 in /);
         return true;
       });
-      assert.deepEqual(fs.readdirSync(dir).filter((f) => f.includes('00000004')), []);
+      assert.deepEqual(
+        fs.readdirSync(dir).filter((f) => f.includes('00000004')),
+        [],
+      );
       assert.equal(resumeCheckpoint(trainer, dir).iteration, 2);
     } finally {
       trainer.dispose();
@@ -136,7 +145,10 @@ describe('checkpoints under failure', () => {
       const gen2 = checkpointFile(dir, 'gen', 2);
       const { tensors, metadata } = readSafetensors(gen2);
       fs.writeFileSync(gen2, encodeSafetensors(tensors, { ...metadata, format: 'something-else/7' }));
-      assert.throws(() => loadGenerators(trainer, gen2), /gen_00000002\.safetensors: not a MUNIT Studio checkpoint: its header has format 'something-else\/7', expected 'munit-studio\/2'/);
+      assert.throws(
+        () => loadGenerators(trainer, gen2),
+        /gen_00000002\.safetensors: not a MUNIT Studio checkpoint: its header has format 'something-else\/7', expected 'munit-studio\/2'/,
+      );
       const result = resumeCheckpoint(trainer, dir);
       assert.equal(result.iteration, 1);
       assert.equal(result.damaged[0].iteration, 2);
@@ -157,7 +169,11 @@ describe('checkpoints under failure', () => {
     // What kill -9 during the save of iteration 2 leaves: a finished gen_ file, a partial dis_ temporary, and
     // temporaries elsewhere in the run folder. The pid is one no process can have.
     fs.copyFileSync(checkpointFile(dir, 'gen', 1), checkpointFile(dir, 'gen', 2));
-    const stale = [`${checkpointFile(dir, 'dis', 2)}.tmp-99999999`, path.join(runDir, 'images', 'gen_a2b_train_current.png.tmp-99999999'), path.join(runDir, 'config.yaml.tmp-99999999')];
+    const stale = [
+      `${checkpointFile(dir, 'dis', 2)}.tmp-99999999`,
+      path.join(runDir, 'images', 'gen_a2b_train_current.png.tmp-99999999'),
+      path.join(runDir, 'config.yaml.tmp-99999999'),
+    ];
     for (const f of stale) fs.writeFileSync(f, 'partial');
     const mine = path.join(runDir, `other.tmp-${process.pid}`);
     fs.writeFileSync(mine, 'still being written');
@@ -166,7 +182,10 @@ describe('checkpoints under failure', () => {
     for (const f of [...stale, checkpointFile(dir, 'gen', 2)]) assert.equal(fs.existsSync(f), false, f);
     assert.ok(fs.existsSync(mine), 'a temporary file of a live process is left alone');
     assert.deepEqual(completeCheckpoints(dir), [1]);
-    assert.ok(warnings.some((w) => /^removed 4 leftover file\(s\) of an interrupted save from .*gen_00000002\.safetensors/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /^removed 4 leftover file\(s\) of an interrupted save from .*gen_00000002\.safetensors/.test(w)),
+      warnings.join('\n'),
+    );
   });
 
   it('non-finite weights are never written: the run stops naming the iteration and the setting to lower (lr 1000, gan_w 1e38)', async () => {
@@ -178,7 +197,12 @@ describe('checkpoints under failure', () => {
       const out = path.join(root, `${name}-out`);
       await assert.rejects(runTraining({ configPath: config, outputPath: out, onWarning: () => {} }), (err: Error) => {
         assert.ok(err instanceof DivergenceError, `${name}: ${err.message}`);
-        assert.match(err.message, new RegExp(`^training diverged by iteration ${err.iteration}: [\\d,]+ of the [\\d,]+ (generator|discriminator) (weights|Adam moments).* are not finite`));
+        assert.match(
+          err.message,
+          new RegExp(
+            `^training diverged by iteration ${err.iteration}: [\\d,]+ of the [\\d,]+ (generator|discriminator) (weights|Adam moments).* are not finite`,
+          ),
+        );
         assert.match(err.message, new RegExp(`checkpoint ${err.iteration} was not written`));
         assert.match(err.message, advice);
         return true;
@@ -201,7 +225,10 @@ describe('checkpoints under failure', () => {
       const weight = [...trainer.genA.params.entries.values()][0].variable;
       const saved = tf.clone(weight);
       tf.tidy(() => weight.assign(tf.mul(weight, Number.NaN)));
-      await assert.rejects(saveCheckpoint(trainer, dir, { configText: '' }), /training diverged by iteration 7: [\d,]+ of the [\d,]+ generator weights are not finite/);
+      await assert.rejects(
+        saveCheckpoint(trainer, dir, { configText: '' }),
+        /training diverged by iteration 7: [\d,]+ of the [\d,]+ generator weights are not finite/,
+      );
       weight.assign(saved);
       saved.dispose();
       const moment = trainer.disOpt.slots[0].expAvgSq;
@@ -218,7 +245,10 @@ describe('checkpoints under failure', () => {
     const abort = new AbortController();
     const samples: number[] = [];
     const result = await runTraining({
-      configPath: config, outputPath: path.join(root, 'stop-out'), signal: abort.signal, onWarning: () => {},
+      configPath: config,
+      outputPath: path.join(root, 'stop-out'),
+      signal: abort.signal,
+      onWarning: () => {},
       onMetrics: (m) => m.iteration === 2 && abort.abort(),
       onSamples: (e) => samples.push(e.iteration),
     });
@@ -239,7 +269,8 @@ describe('checkpoints under failure', () => {
 describe('command-line messages', () => {
   const repo = path.join(__dirname, '..', '..');
   const cli = path.join(repo, 'munit-core', 'cli.ts');
-  const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: repo, env: { ...process.env, MUNIT_BACKEND: 'wasm' } });
+  const node = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: repo, env: { ...process.env, MUNIT_BACKEND: 'wasm' } });
 
   it('ETAs never show 60 minutes', () => {
     assert.equal(formatDuration(4 * 3600 + 59 * 60 + 59.7), '5h00m');
@@ -269,9 +300,24 @@ describe('command-line messages', () => {
   it('munit translate prints plain progress lines when stderr is not a terminal', async () => {
     const config = writeConfig('translate-cli', { max_iter: 1 });
     await runTraining({ configPath: config, outputPath: path.join(root, 'translate-out'), onWarning: () => {} });
-    const run = node(['translate', '--config', config, '--checkpoint', path.join(root, 'translate-out', 'translate-cli'), '--input', path.join(dataRoot, 'testA'), '--num-style', '1', '--output-folder', path.join(root, 'translated')]);
+    const run = node([
+      'translate',
+      '--config',
+      config,
+      '--checkpoint',
+      path.join(root, 'translate-out', 'translate-cli'),
+      '--input',
+      path.join(dataRoot, 'testA'),
+      '--num-style',
+      '1',
+      '--output-folder',
+      path.join(root, 'translated'),
+    ]);
     assert.equal(run.status, 0, run.stderr);
-    assert.deepEqual(run.stderr.split('\n').filter((l) => l.startsWith('translated')), ['translated 2/2']);
+    assert.deepEqual(
+      run.stderr.split('\n').filter((l) => l.startsWith('translated')),
+      ['translated 2/2'],
+    );
     assert.doesNotMatch(run.stderr, /\r/);
   });
 
@@ -293,7 +339,10 @@ describe('command-line messages', () => {
       return;
     }
     const [mkdir, write] = run.stdout.trim().split('\n');
-    assert.equal(mkdir, `cannot create the output folder ${path.join(locked, 'run', 'images')}: ${locked} is read-only (EACCES); choose a writable output folder`);
+    assert.equal(
+      mkdir,
+      `cannot create the output folder ${path.join(locked, 'run', 'images')}: ${locked} is read-only (EACCES); choose a writable output folder`,
+    );
     assert.match(write, new RegExp(`^cannot write ${locked}/x\\.png: the folder ${locked} is read-only \\(EACCES\\); no x\\.png was written`));
   });
 });

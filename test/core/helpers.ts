@@ -142,13 +142,20 @@ export function seeded(seed: number): () => number {
 export function tinyDemoConfig(dataRoot: string, size: number, overrides: Record<string, string | number> = {}): string {
   let text = demoConfigYaml(dataRoot, size);
   const all: Record<string, string | number> = {
-    image_save_iter: 1000, image_display_iter: 1000, display_size: 2, snapshot_save_iter: 1000, log_iter: 1,
+    image_save_iter: 1000,
+    image_display_iter: 1000,
+    display_size: 2,
+    snapshot_save_iter: 1000,
+    log_iter: 1,
     ...overrides,
   };
   for (const [key, value] of Object.entries(all)) text = text.replace(new RegExp(`^(\\s*)${key}:.*$`, 'm'), `$1${key}: ${value}`);
   // Narrow networks: the point is the plumbing, not the model.
   text = text.replace(/^gen:\n  dim: \d+/m, 'gen:\n  dim: 4').replace(/^dis:\n  dim: \d+/m, 'dis:\n  dim: 4');
-  text = text.replace(/^  mlp_dim: \d+/m, '  mlp_dim: 8').replace(/^  n_res: \d+/m, '  n_res: 1').replace(/^  num_scales: \d+/m, '  num_scales: 1');
+  text = text
+    .replace(/^  mlp_dim: \d+/m, '  mlp_dim: 8')
+    .replace(/^  n_res: \d+/m, '  n_res: 1')
+    .replace(/^  num_scales: \d+/m, '  num_scales: 1');
   text = text.replace(/^  n_layer: \d+/m, '  n_layer: 2');
   return text;
 }

@@ -64,7 +64,10 @@ describe('architecture graph, reference config at 3x64x64', () => {
       const incoming = graph.edges.filter((e) => e.to === n.id && e.kind === 'adain');
       assert.deepEqual(incoming, [{ from: mlpOut.id, to: n.id, kind: 'adain', size: 2 * n.outputShape[0] }]);
     }
-    assert.equal(graph.edges.filter((e) => e.kind === 'adain').reduce((sum, e) => sum + e.size!, 0), mlpOut.outputShape[0]);
+    assert.equal(
+      graph.edges.filter((e) => e.kind === 'adain').reduce((sum, e) => sum + e.size!, 0),
+      mlpOut.outputShape[0],
+    );
     assert.equal(graph.edges.filter((e) => e.residual).length, s.gen.n_res);
     const up = nodesIn(graph, 'gen_a/dec').filter((n) => n.kind === 'upsample');
     assert.equal(up.length, s.gen.n_downsample);
@@ -73,7 +76,10 @@ describe('architecture graph, reference config at 3x64x64', () => {
 
   it('num_scales discriminator groups with an average pool between consecutive scales', () => {
     const scales = graph.groups.filter((g) => g.parent === 'dis_a');
-    assert.deepEqual(scales.map((g) => g.id), ['dis_a/scale_0', 'dis_a/scale_1', 'dis_a/scale_2']);
+    assert.deepEqual(
+      scales.map((g) => g.id),
+      ['dis_a/scale_0', 'dis_a/scale_1', 'dis_a/scale_2'],
+    );
     for (let i = 1; i < s.dis.num_scales; i++) {
       const pool = graph.nodes.find((n) => n.id === `dis_a/downsample_${i}`)!;
       assert.equal(pool.kind, 'pool');
@@ -159,7 +165,13 @@ describe('node activations, tiny config', () => {
       return [m, tf.sqrt(variance), tf.min(c0), tf.max(c0)].map((t) => t.dataSync()[0]);
     });
     const c0 = act.channels[0];
-    for (const [got, want] of [[c0.mean, mean], [c0.std, std], [c0.min, min], [c0.max, max]]) assert.ok(Math.abs(got - want) < 1e-5, `${got} vs ${want}`);
+    for (const [got, want] of [
+      [c0.mean, mean],
+      [c0.std, std],
+      [c0.min, min],
+      [c0.max, max],
+    ])
+      assert.ok(Math.abs(got - want) < 1e-5, `${got} vs ${want}`);
     const tiles = act.tiles!;
     assert.equal(act.values, undefined);
     assert.deepEqual([tiles.columns, tiles.rows, tiles.tileWidth, tiles.tileHeight, tiles.shownChannels], [6, 6, 32, 32, undefined]);
@@ -173,7 +185,10 @@ describe('node activations, tiny config', () => {
     const flat = tf.tidy(() => gen.mlp.apply(style).dataSync());
     // Layer 2 of the decoder order: res block 1, first conv; its slice starts after two layers of 2 x c.
     const offset = 2 * 2 * c;
-    assert.deepEqual(act.adain?.map((a) => a.layer), [2]);
+    assert.deepEqual(
+      act.adain?.map((a) => a.layer),
+      [2],
+    );
     assert.deepEqual(act.adain![0].beta, Array.from(flat.slice(offset, offset + c)));
     assert.deepEqual(act.adain![0].gamma, Array.from(flat.slice(offset + c, offset + 2 * c)));
     assert.deepEqual(act.shape, [c, 8, 8]);
@@ -187,7 +202,10 @@ describe('node activations, tiny config', () => {
     const encoded = tf.tidy(() => gen.encode(image).style.dataSync());
     assert.equal(code.tiles, undefined);
     assert.deepEqual(code.values, Array.from(encoded), 'the style code node is the image own style');
-    assert.deepEqual(code.channels.map((ch) => ch.mean), code.values);
+    assert.deepEqual(
+      code.channels.map((ch) => ch.mean),
+      code.values,
+    );
     const hidden = await nodeActivations(gen, dis, 'a', 'gen_a/mlp.model.0', image, style);
     const want = tf.tidy(() => gen.mlp.blocks[0].apply(style).dataSync());
     assert.deepEqual(hidden.values, Array.from(want));

@@ -9,8 +9,7 @@ import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { expectTensorsClose, seeded, tinySettings, useBackend } from './helpers.js';
 
 const [N, H, W, C] = [2, 5, 4, 3];
-const at = (x: Float32Array | number[], n: number, h: number, w: number, c: number, dims = [N, H, W, C]) =>
-  x[((n * dims[1] + h) * dims[2] + w) * dims[3] + c];
+const at = (x: Float32Array | number[], n: number, h: number, w: number, c: number, dims = [N, H, W, C]) => x[((n * dims[1] + h) * dims[2] + w) * dims[3] + c];
 
 function randomData(size: number, seed: number): number[] {
   const r = seeded(seed);
@@ -31,9 +30,10 @@ describe('layers', () => {
         for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) vals.push(at(data, n, h, w, c));
         const mean = vals.reduce((a, b) => a + b) / vals.length;
         const variance = vals.reduce((a, b) => a + (b - mean) ** 2, 0) / vals.length;
-        for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) {
-          expected[((n * H + h) * W + w) * C + c] = (at(data, n, h, w, c) - mean) / Math.sqrt(variance + 1e-5);
-        }
+        for (let h = 0; h < H; h++)
+          for (let w = 0; w < W; w++) {
+            expected[((n * H + h) * W + w) * C + c] = (at(data, n, h, w, c) - mean) / Math.sqrt(variance + 1e-5);
+          }
       }
     }
     expectTensorsClose(got, expected, 1e-5, 'instance norm');
@@ -55,8 +55,14 @@ describe('layers', () => {
   });
 
   it('AdaIN: instance norm scaled by gamma and shifted by beta, per sample', () => {
-    const gamma = [[1, 2, 3], [-1, 0.5, 0]];
-    const beta = [[0, 1, 2], [3, -1, 0.25]];
+    const gamma = [
+      [1, 2, 3],
+      [-1, 0.5, 0],
+    ];
+    const beta = [
+      [0, 1, 2],
+      [3, -1, 0.25],
+    ];
     const got = tf.tidy(() => adaptiveInstanceNorm(x(), tf.tensor2d(gamma), tf.tensor2d(beta)).dataSync());
     const normed = tf.tidy(() => instanceNorm(x()).dataSync());
     const expected = Array.from(normed, (v, i) => {
@@ -73,11 +79,20 @@ describe('layers', () => {
       const flat = gen.mlp.apply(style).arraySync();
       let offset = 0;
       const channels = gen.decoder.adainChannels();
-      assert.equal(flat[0].length, channels.reduce((a, c) => a + 2 * c, 0));
+      assert.equal(
+        flat[0].length,
+        channels.reduce((a, c) => a + 2 * c, 0),
+      );
       gen.adainParams(style).forEach(({ gamma, beta }, layer) => {
         const c = channels[layer];
-        assert.deepEqual(beta.arraySync(), flat.map((row) => row.slice(offset, offset + c)));
-        assert.deepEqual(gamma.arraySync(), flat.map((row) => row.slice(offset + c, offset + 2 * c)));
+        assert.deepEqual(
+          beta.arraySync(),
+          flat.map((row) => row.slice(offset, offset + c)),
+        );
+        assert.deepEqual(
+          gamma.arraySync(),
+          flat.map((row) => row.slice(offset + c, offset + 2 * c)),
+        );
         offset += 2 * c;
       });
     });
@@ -90,12 +105,15 @@ describe('layers', () => {
     const reflect = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
     const got = tf.tidy(() => pad2d(x(), p, 'reflect').dataSync());
     const zero = tf.tidy(() => pad2d(x(), p, 'zero').dataSync());
-    for (let n = 0; n < N; n++) for (let h = 0; h < ph; h++) for (let w = 0; w < pw; w++) for (let c = 0; c < C; c++) {
-      const i = ((n * ph + h) * pw + w) * C + c;
-      assert.equal(got[i], Math.fround(at(data, n, reflect(h - p, H), reflect(w - p, W), c)));
-      const inside = h >= p && h < H + p && w >= p && w < W + p;
-      assert.equal(zero[i], inside ? Math.fround(at(data, n, h - p, w - p, c)) : 0);
-    }
+    for (let n = 0; n < N; n++)
+      for (let h = 0; h < ph; h++)
+        for (let w = 0; w < pw; w++)
+          for (let c = 0; c < C; c++) {
+            const i = ((n * ph + h) * pw + w) * C + c;
+            assert.equal(got[i], Math.fround(at(data, n, reflect(h - p, H), reflect(w - p, W), c)));
+            const inside = h >= p && h < H + p && w >= p && w < W + p;
+            assert.equal(zero[i], inside ? Math.fround(at(data, n, h - p, w - p, c)) : 0);
+          }
   });
 
   it('average pool 3x3 stride 2 padding 1 divides by the real pixels in each window (count_include_pad=False)', () => {
@@ -103,23 +121,33 @@ describe('layers', () => {
     const [, ho, wo] = got.shape;
     assert.deepEqual([ho, wo], [3, 2]);
     const values = got.dataSync();
-    for (let n = 0; n < N; n++) for (let i = 0; i < ho; i++) for (let j = 0; j < wo; j++) for (let c = 0; c < C; c++) {
-      let sum = 0;
-      let count = 0;
-      for (let h = 2 * i - 1; h <= 2 * i + 1; h++) for (let w = 2 * j - 1; w <= 2 * j + 1; w++) {
-        if (h >= 0 && h < H && w >= 0 && w < W) {
-          sum += at(data, n, h, w, c);
-          count++;
-        }
-      }
-      assert.ok(Math.abs(values[((n * ho + i) * wo + j) * C + c] - sum / count) < 1e-5);
-    }
+    for (let n = 0; n < N; n++)
+      for (let i = 0; i < ho; i++)
+        for (let j = 0; j < wo; j++)
+          for (let c = 0; c < C; c++) {
+            let sum = 0;
+            let count = 0;
+            for (let h = 2 * i - 1; h <= 2 * i + 1; h++)
+              for (let w = 2 * j - 1; w <= 2 * j + 1; w++) {
+                if (h >= 0 && h < H && w >= 0 && w < W) {
+                  sum += at(data, n, h, w, c);
+                  count++;
+                }
+              }
+            assert.ok(Math.abs(values[((n * ho + i) * wo + j) * C + c] - sum / count) < 1e-5);
+          }
     got.dispose();
   });
 
   it('LSGAN, nsgan and L1 terms', () => {
-    const fake = [[0.5, -1], [2, 0]];
-    const real = [[1, 0.25], [-0.5, 3]];
+    const fake = [
+      [0.5, -1],
+      [2, 0],
+    ];
+    const real = [
+      [1, 0.25],
+      [-0.5, 3],
+    ];
     const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
     const sp = (v: number) => Math.log1p(Math.exp(v));
     tf.tidy(() => {

@@ -18,7 +18,15 @@ function referenceStateDict(): { gen: Map<string, number[]>; dis: Map<string, nu
   for (const line of text.split('\n')) {
     if (line.startsWith('# dis_a')) current = dis;
     const m = /^(\S+) \(([\d, ]*)\)$/.exec(line.trim());
-    if (m) current.set(m[1], m[2].split(',').map((s) => s.trim()).filter(Boolean).map(Number));
+    if (m)
+      current.set(
+        m[1],
+        m[2]
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map(Number),
+      );
   }
   return { gen, dis };
 }
@@ -41,7 +49,10 @@ describe('architecture', () => {
     assert.equal(gen.params.countParameters('mlp.'), 1_120_768);
     assert.equal(dis.params.countParameters(), 8_271_171);
     assert.equal(dis.params.countParameters('cnns.0.'), 2_757_057);
-    assert.equal(gen.decoder.adainChannels().reduce((a, c) => a + 2 * c, 0), 4096);
+    assert.equal(
+      gen.decoder.adainChannels().reduce((a, c) => a + 2 * c, 0),
+      4096,
+    );
     gen.dispose();
     dis.dispose();
   });
@@ -63,9 +74,27 @@ describe('architecture', () => {
 
   const variants = [
     { name: 'reference widths at 64x64', size: 64, inputDim: 3, gen: {}, dis: {} },
-    { name: 'grey input, n_downsample 1, n_res 1', size: 24, inputDim: 1, gen: { n_downsample: 1, n_res: 1, dim: 8 }, dis: { dim: 8, n_layer: 2, num_scales: 2 } },
-    { name: 'n_downsample 3, zero padding, prelu, dis norm bn', size: 40, inputDim: 3, gen: { n_downsample: 3, dim: 4, pad_type: 'zero', activ: 'prelu' }, dis: { dim: 4, norm: 'bn', n_layer: 3, num_scales: 1, pad_type: 'zero' } },
-    { name: 'non-square, selu/tanh, dis ln, 3 scales', size: [32, 48], inputDim: 3, gen: { dim: 4, activ: 'selu', style_dim: 5, mlp_dim: 7 }, dis: { dim: 4, norm: 'ln', activ: 'tanh', n_layer: 2 } },
+    {
+      name: 'grey input, n_downsample 1, n_res 1',
+      size: 24,
+      inputDim: 1,
+      gen: { n_downsample: 1, n_res: 1, dim: 8 },
+      dis: { dim: 8, n_layer: 2, num_scales: 2 },
+    },
+    {
+      name: 'n_downsample 3, zero padding, prelu, dis norm bn',
+      size: 40,
+      inputDim: 3,
+      gen: { n_downsample: 3, dim: 4, pad_type: 'zero', activ: 'prelu' },
+      dis: { dim: 4, norm: 'bn', n_layer: 3, num_scales: 1, pad_type: 'zero' },
+    },
+    {
+      name: 'non-square, selu/tanh, dis ln, 3 scales',
+      size: [32, 48],
+      inputDim: 3,
+      gen: { dim: 4, activ: 'selu', style_dim: 5, mlp_dim: 7 },
+      dis: { dim: 4, norm: 'ln', activ: 'tanh', n_layer: 2 },
+    },
   ] as const;
 
   for (const v of variants) {
@@ -74,25 +103,30 @@ describe('architecture', () => {
       const gen = new AdaINGen(v.inputDim, { ...s.gen, ...v.gen });
       const dis = new MsImageDis(v.inputDim, { ...s.dis, ...v.dis });
       const [h, w] = typeof v.size === 'number' ? [v.size, v.size] : v.size;
-      expectNoLeakedTensors(() => tf.tidy(() => {
-        const x = tf.randomUniform([2, h, w, v.inputDim], -1, 1) as tf.Tensor4D;
-        const { content, style } = gen.encode(x);
-        const down = 2 ** gen.options.n_downsample;
-        assert.deepEqual(content.shape, [2, h / down, w / down, gen.contentEncoder.outDim]);
-        assert.deepEqual(style.shape, [2, gen.options.style_dim]);
-        const y = gen.decode(content, style);
-        assert.deepEqual(y.shape, [2, h, w, v.inputDim]);
-        const values = y.dataSync();
-        assert.ok(values.every((e) => e >= -1 && e <= 1), 'decoder output is tanh-bounded');
-        const outs = dis.apply(x);
-        assert.equal(outs.length, dis.options.num_scales);
-        let [sh, sw]: number[] = [h, w];
-        for (const out of outs) {
-          const f = 2 ** dis.options.n_layer;
-          assert.deepEqual(out.shape, [2, Math.floor(sh / f), Math.floor(sw / f), 1]);
-          [sh, sw] = [Math.ceil(sh / 2), Math.ceil(sw / 2)];
-        }
-      }));
+      expectNoLeakedTensors(() =>
+        tf.tidy(() => {
+          const x = tf.randomUniform([2, h, w, v.inputDim], -1, 1) as tf.Tensor4D;
+          const { content, style } = gen.encode(x);
+          const down = 2 ** gen.options.n_downsample;
+          assert.deepEqual(content.shape, [2, h / down, w / down, gen.contentEncoder.outDim]);
+          assert.deepEqual(style.shape, [2, gen.options.style_dim]);
+          const y = gen.decode(content, style);
+          assert.deepEqual(y.shape, [2, h, w, v.inputDim]);
+          const values = y.dataSync();
+          assert.ok(
+            values.every((e) => e >= -1 && e <= 1),
+            'decoder output is tanh-bounded',
+          );
+          const outs = dis.apply(x);
+          assert.equal(outs.length, dis.options.num_scales);
+          let [sh, sw]: number[] = [h, w];
+          for (const out of outs) {
+            const f = 2 ** dis.options.n_layer;
+            assert.deepEqual(out.shape, [2, Math.floor(sh / f), Math.floor(sw / f), 1]);
+            [sh, sw] = [Math.ceil(sh / 2), Math.ceil(sw / 2)];
+          }
+        }),
+      );
       gen.dispose();
       dis.dispose();
     });

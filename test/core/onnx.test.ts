@@ -56,12 +56,21 @@ const sizeOf = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 const X = [2, 6, 7, 3];
 const OPS: Record<string, [Record<string, number[]>, Loss]> = {
-  'conv, zero padding, stride 1': [{ x: X, w: [3, 3, 3, 4] }, (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'zero'), t.w as tf.Tensor4D, 1, 'valid')))],
-  'conv, reflect padding, stride 2': [{ x: X, w: [4, 4, 3, 2] }, (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'reflect'), t.w as tf.Tensor4D, 2, 'valid')))],
-  'conv 7x7, reflect padding 3': [{ x: [1, 8, 8, 2], w: [7, 7, 2, 3] }, (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 3, 'reflect'), t.w as tf.Tensor4D, 1, 'valid')))],
+  'conv, zero padding, stride 1': [
+    { x: X, w: [3, 3, 3, 4] },
+    (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'zero'), t.w as tf.Tensor4D, 1, 'valid'))),
+  ],
+  'conv, reflect padding, stride 2': [
+    { x: X, w: [4, 4, 3, 2] },
+    (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'reflect'), t.w as tf.Tensor4D, 2, 'valid'))),
+  ],
+  'conv 7x7, reflect padding 3': [
+    { x: [1, 8, 8, 2], w: [7, 7, 2, 3] },
+    (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 3, 'reflect'), t.w as tf.Tensor4D, 1, 'valid'))),
+  ],
   'nearest 2x upsampling': op(X, (x) => tf.image.resizeNearestNeighbor(x, [12, 14])),
   'instance norm': op(X, (x) => instanceNorm(x)),
-  'AdaIN': [{ x: X, g: [2, 3], b: [2, 3] }, (t) => cubic(adaptiveInstanceNorm(t.x as tf.Tensor4D, t.g as tf.Tensor2D, t.b as tf.Tensor2D))],
+  AdaIN: [{ x: X, g: [2, 3], b: [2, 3] }, (t) => cubic(adaptiveInstanceNorm(t.x as tf.Tensor4D, t.g as tf.Tensor2D, t.b as tf.Tensor2D))],
   'LayerNorm (unbiased std, eps on the std)': [{ x: X, g: [3], b: [3] }, (t) => cubic(layerNorm(t.x as tf.Tensor4D, t.g as tf.Tensor1D, t.b as tf.Tensor1D))],
   relu: op(X, (x) => tf.relu(x)),
   lrelu: op(X, (x) => tf.leakyRelu(x, 0.2)),
@@ -76,7 +85,10 @@ const OPS: Record<string, [Record<string, number[]>, Loss]> = {
   // The filter gradient's three forms (trace-kernels.ts Conv2DBackpropFilter): the ones above use one dilated
   // convolution (few channels) or an im2col GEMM (strided); these an im2col GEMM for one image and per-tap GEMMs.
   'conv, filter gradient by im2col': [{ x: [1, 10, 10, 6], w: [3, 3, 6, 5] }, (t) => cubic(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid'))],
-  'conv, filter gradient by taps (over 32x32 outputs)': [{ x: [1, 35, 35, 5], w: [3, 3, 5, 6] }, (t) => tf.sum(tf.square(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid')))],
+  'conv, filter gradient by taps (over 32x32 outputs)': [
+    { x: [1, 35, 35, 5], w: [3, 3, 5, 6] },
+    (t) => tf.sum(tf.square(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid'))),
+  ],
   // VGG-16 (the perceptual loss): 'same' convolutions, 2x2 max pools after a ReLU, the RGB -> BGR split.
   'conv 3x3, same padding': [{ x: X, w: [3, 3, 3, 4] }, (t) => cubic(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'same'))],
   'max pool 2x2 after a ReLU': op([2, 6, 8, 3], (x) => tf.maxPool(tf.relu(x), 2, 2, 'valid')),
@@ -95,7 +107,10 @@ const noiseOnly = new Set<tf.Variable>();
  */
 async function compareGradients(compiled: MunitTrainer, eager: MunitTrainer, tolerance = 1e-3): Promise<void> {
   await compiled.settle();
-  for (const [copt, eopt, nets] of [[compiled.genOpt, eager.genOpt, [eager.genA, eager.genB]], [compiled.disOpt, eager.disOpt, [eager.disA, eager.disB]]] as const) {
+  for (const [copt, eopt, nets] of [
+    [compiled.genOpt, eager.genOpt, [eager.genA, eager.genB]],
+    [compiled.disOpt, eager.disOpt, [eager.disA, eager.disB]],
+  ] as const) {
     const names = nets.flatMap((n) => [...n.params.entries.values()].filter((e) => e.trainable).map((e) => e.name));
     const scales = eopt.slots.map((s) => Math.max(...Array.from(s.expAvg.dataSync(), Math.abs)));
     const largest = Math.max(...scales);
@@ -120,7 +135,15 @@ describe('the compiled engine', () => {
     for (const [name, [shapes, f]] of Object.entries(OPS)) {
       it(name, async () => {
         const rng = seeded(name.length);
-        const inputs = Object.fromEntries(Object.entries(shapes).map(([k, s]) => [k, tf.tensor(Array.from({ length: sizeOf(s) }, () => rng() * 2 - 1), s)]));
+        const inputs = Object.fromEntries(
+          Object.entries(shapes).map(([k, s]) => [
+            k,
+            tf.tensor(
+              Array.from({ length: sizeOf(s) }, () => rng() * 2 - 1),
+              s,
+            ),
+          ]),
+        );
         const names = Object.keys(shapes);
         const eager = tf.valueAndGrads((...xs: tf.Tensor[]) => f(Object.fromEntries(names.map((n, i) => [n, xs[i]]))))(names.map((n) => inputs[n]));
         const compiled = await compileLoss(shapes, f);
@@ -153,33 +176,59 @@ describe('the compiled engine', () => {
     for (const c of cases) {
       const n = 2;
       const map = (prefix: string) =>
-        new Map(Object.entries(c.weights as Record<string, { shape: number[]; data: number[] }>).filter(([k]) => k.startsWith(prefix)).map(([k, t]) => [k.slice(prefix.length), { dtype: 'F32' as const, shape: t.shape, data: Float32Array.from(t.data) }]));
+        new Map(
+          Object.entries(c.weights as Record<string, { shape: number[]; data: number[] }>)
+            .filter(([k]) => k.startsWith(prefix))
+            .map(([k, t]) => [k.slice(prefix.length), { dtype: 'F32' as const, shape: t.shape, data: Float32Array.from(t.data) }]),
+        );
       const gen = new AdaINGen(c.input_dim, c.gen);
       const dis = new MsImageDis(c.input_dim, c.dis);
       loadStateDict(gen.params, map('gen.'), 'fixture');
       loadStateDict(dis.params, map('dis.'), 'fixture');
       const shapes = { x: [n, c.size, c.size, c.input_dim], s: [n, c.gen.style_dim] };
-      const compiled = await CompiledFunction.create([{ name: 'x', ...{ shape: shapes.x } }, { name: 's', shape: shapes.s }], (inp) => {
-        const g = new AdaINGen(c.input_dim, c.gen);
-        const d = new MsImageDis(c.input_dim, c.dis);
-        bindParams(traceBackend(), g.params, 'gen.');
-        bindParams(traceBackend(), d.params, 'dis.');
-        const vars = [...g.params.entries.values(), ...d.params.entries.values()].filter((e) => e.trainable);
-        const outputs: Record<string, tf.Tensor> = {};
-        const { grads } = tf.variableGrads(() => {
-          const { content, style } = g.encode(inp.x as tf.Tensor4D);
-          const decoded = g.decode(content, inp.s as tf.Tensor2D);
-          const outs = d.apply(inp.x as tf.Tensor4D);
-          Object.assign(outputs, { style: tf.keep(style), content: tf.keep(content), decoded: tf.keep(decoded), ...Object.fromEntries(outs.map((o, i) => [`dis${i}`, tf.keep(o)])) });
-          const terms = [tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))), tf.sum(tf.mul(style, tf.tensor2d(c.r_style, style.shape)))];
-          outs.forEach((o, i) => terms.push(tf.sum(tf.mul(o, tf.tensor(c.r_dis_nhwc[i], o.shape)))));
-          return tf.addN(terms) as tf.Scalar;
-        }, vars.map((e) => e.variable));
-        for (const e of vars) outputs[`d:${g.params.entries.get(e.name) === e ? 'gen.' : 'dis.'}${e.name}`] = grads[e.variable.name];
-        return outputs;
-      }, CPU);
-      const feeds: Record<string, tf.Tensor> = { x: tf.tensor4d(c.x_nhwc, shapes.x as [number, number, number, number]), s: tf.tensor2d(c.style, shapes.s as [number, number]) };
-      for (const [prefix, params] of [['gen.', gen.params], ['dis.', dis.params]] as const) for (const e of params.entries.values()) if (e.trainable) feeds[prefix + e.name] = e.variable;
+      const compiled = await CompiledFunction.create(
+        [
+          { name: 'x', ...{ shape: shapes.x } },
+          { name: 's', shape: shapes.s },
+        ],
+        (inp) => {
+          const g = new AdaINGen(c.input_dim, c.gen);
+          const d = new MsImageDis(c.input_dim, c.dis);
+          bindParams(traceBackend(), g.params, 'gen.');
+          bindParams(traceBackend(), d.params, 'dis.');
+          const vars = [...g.params.entries.values(), ...d.params.entries.values()].filter((e) => e.trainable);
+          const outputs: Record<string, tf.Tensor> = {};
+          const { grads } = tf.variableGrads(
+            () => {
+              const { content, style } = g.encode(inp.x as tf.Tensor4D);
+              const decoded = g.decode(content, inp.s as tf.Tensor2D);
+              const outs = d.apply(inp.x as tf.Tensor4D);
+              Object.assign(outputs, {
+                style: tf.keep(style),
+                content: tf.keep(content),
+                decoded: tf.keep(decoded),
+                ...Object.fromEntries(outs.map((o, i) => [`dis${i}`, tf.keep(o)])),
+              });
+              const terms = [tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))), tf.sum(tf.mul(style, tf.tensor2d(c.r_style, style.shape)))];
+              outs.forEach((o, i) => terms.push(tf.sum(tf.mul(o, tf.tensor(c.r_dis_nhwc[i], o.shape)))));
+              return tf.addN(terms) as tf.Scalar;
+            },
+            vars.map((e) => e.variable),
+          );
+          for (const e of vars) outputs[`d:${g.params.entries.get(e.name) === e ? 'gen.' : 'dis.'}${e.name}`] = grads[e.variable.name];
+          return outputs;
+        },
+        CPU,
+      );
+      const feeds: Record<string, tf.Tensor> = {
+        x: tf.tensor4d(c.x_nhwc, shapes.x as [number, number, number, number]),
+        s: tf.tensor2d(c.style, shapes.s as [number, number]),
+      };
+      for (const [prefix, params] of [
+        ['gen.', gen.params],
+        ['dis.', dis.params],
+      ] as const)
+        for (const e of params.entries.values()) if (e.trainable) feeds[prefix + e.name] = e.variable;
       const out = await compiled.run(feeds);
       assert.ok(relErr(out.style.dataSync(), c.style_code) < 1e-4, `${c.name}: style code`);
       assert.ok(relErr(out.content.dataSync(), c.content_nhwc) < 1e-4, `${c.name}: content code`);
@@ -187,7 +236,10 @@ describe('the compiled engine', () => {
       c.dis_nhwc.forEach((expected: number[], i: number) => assert.ok(relErr(out[`dis${i}`].dataSync(), expected) < 1e-4, `${c.name}: dis scale ${i}`));
       const floor = 1e-3 * Math.max(...Object.values(c.grads as Record<string, number[]>).map((g) => Math.max(...g.map(Math.abs))));
       let checked = 0;
-      for (const [prefix, params] of [['gen.', gen.params], ['dis.', dis.params]] as const) {
+      for (const [prefix, params] of [
+        ['gen.', gen.params],
+        ['dis.', dis.params],
+      ] as const) {
         for (const e of params.entries.values()) {
           if (!e.trainable) continue;
           const g = out[`d:${prefix}${e.name}`];
@@ -226,7 +278,10 @@ describe('the compiled engine', () => {
     const lr = settings.lr;
     let differing = 0;
     let total = 0;
-    for (const [copt, eopt] of [[compiled.genOpt, eager.genOpt], [compiled.disOpt, eager.disOpt]] as const) {
+    for (const [copt, eopt] of [
+      [compiled.genOpt, eager.genOpt],
+      [compiled.disOpt, eager.disOpt],
+    ] as const) {
       copt.variables.forEach((v, k) => {
         if (noiseOnly.has(eopt.variables[k])) return;
         const [c, e, w0] = [v.dataSync(), eopt.variables[k].dataSync(), before.get(v)!];
@@ -252,8 +307,19 @@ describe('the compiled engine', () => {
     // Random VGG-16 weights (He-scaled, so relu5_3 is neither zero nor huge).
     const rng = seeded(11);
     const layers: [string, number, number][] = [
-      ['conv1_1', 3, 64], ['conv1_2', 64, 64], ['conv2_1', 64, 128], ['conv2_2', 128, 128], ['conv3_1', 128, 256], ['conv3_2', 256, 256],
-      ['conv3_3', 256, 256], ['conv4_1', 256, 512], ['conv4_2', 512, 512], ['conv4_3', 512, 512], ['conv5_1', 512, 512], ['conv5_2', 512, 512], ['conv5_3', 512, 512],
+      ['conv1_1', 3, 64],
+      ['conv1_2', 64, 64],
+      ['conv2_1', 64, 128],
+      ['conv2_2', 128, 128],
+      ['conv3_1', 128, 256],
+      ['conv3_2', 256, 256],
+      ['conv3_3', 256, 256],
+      ['conv4_1', 256, 512],
+      ['conv4_2', 512, 512],
+      ['conv4_3', 512, 512],
+      ['conv5_1', 512, 512],
+      ['conv5_2', 512, 512],
+      ['conv5_3', 512, 512],
     ];
     const tensors: TensorMap = new Map();
     for (const [name, i, o] of layers) {
@@ -291,7 +357,10 @@ describe('the compiled engine', () => {
     await trainer.step(good, good);
     await trainer.settle();
     const weights = trainer.disOpt.variables.map((v) => v.dataSync().slice());
-    await assert.rejects(trainer.step(bad, good), (err: NonFiniteLossError) => err instanceof NonFiniteLossError && /loss_dis_a is NaN at iteration 2/.test(err.message));
+    await assert.rejects(
+      trainer.step(bad, good),
+      (err: NonFiniteLossError) => err instanceof NonFiniteLossError && /loss_dis_a is NaN at iteration 2/.test(err.message),
+    );
     await trainer.settle();
     trainer.disOpt.variables.forEach((v, i) => assert.deepEqual(v.dataSync(), weights[i]));
     assert.equal(trainer.iteration, 1);
@@ -324,13 +393,17 @@ describe('the compiled engine', () => {
     await trainer.useEngine(await CompiledStep.create(trainer, { a: [1, 16, 16, 3], b: [1, 16, 16, 3] }, CPU));
     const x = randomImage(seeded(4), 1, 16, 16, 3);
     for (let i = 0; i < 30; i++) await trainer.step(x, x);
-    const grown = await expectNoLeakedTensors(async () => {
-      global.gc?.();
-      const rss = process.memoryUsage().rss;
-      for (let i = 0; i < 500; i++) await trainer.step(x, x);
-      global.gc?.();
-      return (process.memoryUsage().rss - rss) / 2 ** 20;
-    }, 0, 'tensors alive after 500 iterations');
+    const grown = await expectNoLeakedTensors(
+      async () => {
+        global.gc?.();
+        const rss = process.memoryUsage().rss;
+        for (let i = 0; i < 500; i++) await trainer.step(x, x);
+        global.gc?.();
+        return (process.memoryUsage().rss - rss) / 2 ** 20;
+      },
+      0,
+      'tensors alive after 500 iterations',
+    );
     assert.ok(grown < 64, `resident memory grew by ${grown.toFixed(1)} MiB over 500 iterations`);
     x.dispose();
     trainer.dispose();

@@ -60,7 +60,10 @@ describe('networks agree with PyTorch', () => {
 
       it('loads the PyTorch state dict by name and writes it back unchanged', async () => {
         const { gen, dis } = build();
-        for (const [prefix, params] of [['gen.', gen.params], ['dis.', dis.params]] as const) {
+        for (const [prefix, params] of [
+          ['gen.', gen.params],
+          ['dis.', dis.params],
+        ] as const) {
           const back = await toStateDict(params);
           assert.deepEqual([...back.keys()].sort(), [...stateDict(c, prefix).keys()].sort());
           for (const [name, t] of back) assert.ok(relErr(t.data, c.weights[prefix + name].data) < 1e-6, name);
@@ -87,18 +90,18 @@ describe('networks agree with PyTorch', () => {
         const { gen, dis } = build();
         const vars = [...gen.params.entries.values(), ...dis.params.entries.values()].filter((e) => e.trainable);
         expectNoLeakedTensors(() => {
-          const { grads, value } = tf.variableGrads(() => {
-            const xs = x();
-            const { content, style: code } = gen.encode(xs);
-            const decoded = gen.decode(content, style());
-            // The fixture's loss: sum(decoded * r) + sum(style_code * r') + sum over scales sum(D(x) * r_s).
-            const terms = [
-              tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))),
-              tf.sum(tf.mul(code, tf.tensor2d(c.r_style, code.shape))),
-            ];
-            dis.apply(xs).forEach((out, i) => terms.push(tf.sum(tf.mul(out, tf.tensor(c.r_dis_nhwc[i], out.shape)))));
-            return tf.addN(terms) as tf.Scalar;
-          }, vars.map((e) => e.variable));
+          const { grads, value } = tf.variableGrads(
+            () => {
+              const xs = x();
+              const { content, style: code } = gen.encode(xs);
+              const decoded = gen.decode(content, style());
+              // The fixture's loss: sum(decoded * r) + sum(style_code * r') + sum over scales sum(D(x) * r_s).
+              const terms = [tf.sum(tf.mul(decoded, tf.tensor4d(c.r_decoded_nhwc, decoded.shape))), tf.sum(tf.mul(code, tf.tensor2d(c.r_style, code.shape)))];
+              dis.apply(xs).forEach((out, i) => terms.push(tf.sum(tf.mul(out, tf.tensor(c.r_dis_nhwc[i], out.shape)))));
+              return tf.addN(terms) as tf.Scalar;
+            },
+            vars.map((e) => e.variable),
+          );
           // Gradients that are zero in exact arithmetic (a conv bias before instance norm) are float noise here:
           // measure every error against at least a thousandth of the largest gradient in the network.
           const floor = 1e-3 * Math.max(...Object.values(c.grads).map((g) => Math.max(...g.map(Math.abs))));

@@ -39,15 +39,26 @@ describe('training runs', () => {
   it('writes the run folder: config copy, metrics.jsonl, labelled grids with a gallery, checkpoints', async () => {
     const config = writeConfig('layout', { max_iter: 4, image_display_iter: 2, image_save_iter: 4, snapshot_save_iter: 2 });
     const metrics: number[] = [];
-    const result = await expectNoLeakedTensors(() => runTraining({ configPath: config, outputPath: path.join(root, 'out'), onMetrics: (m) => metrics.push(m.iteration) }));
+    const result = await expectNoLeakedTensors(() =>
+      runTraining({ configPath: config, outputPath: path.join(root, 'out'), onMetrics: (m) => metrics.push(m.iteration) }),
+    );
     assert.deepEqual(result, { runDir: path.join(root, 'out', 'layout'), iteration: 4, stoppedBy: 'max_iter' });
     assert.equal(fs.readFileSync(path.join(result.runDir, 'config.yaml'), 'utf8'), fs.readFileSync(config, 'utf8'));
-    const lines = fs.readFileSync(path.join(result.runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.iteration), [1, 2, 3, 4]);
+    const lines = fs
+      .readFileSync(path.join(result.runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.iteration),
+      [1, 2, 3, 4],
+    );
     assert.deepEqual(metrics, [1, 2, 3, 4]);
-    for (const key of ['lr', 'seconds_per_iter', 'loss_dis_total', 'loss_gen_total', 'loss_gen_recon_x_a', 'loss_gen_adv_b']) assert.equal(typeof lines[0][key], 'number', key);
+    for (const key of ['lr', 'seconds_per_iter', 'loss_dis_total', 'loss_gen_total', 'loss_gen_recon_x_a', 'loss_gen_adv_b'])
+      assert.equal(typeof lines[0][key], 'number', key);
     const images = fs.readdirSync(path.join(result.runDir, 'images')).sort();
-    for (const name of ['gen_a2b_train_current.png', 'gen_b2a_test_current.png', 'gen_a2b_train_00000004.png', 'gen_b2a_test_00000004.png', 'index.html']) assert.ok(images.includes(name), name);
+    for (const name of ['gen_a2b_train_current.png', 'gen_b2a_test_current.png', 'gen_a2b_train_00000004.png', 'gen_b2a_test_00000004.png', 'index.html'])
+      assert.ok(images.includes(name), name);
     assert.match(fs.readFileSync(path.join(result.runDir, 'images', 'index.html'), 'utf8'), /gen_a2b_test_00000004\.png/);
     assert.deepEqual(completeCheckpoints(path.join(result.runDir, 'checkpoints')), [2, 4]);
     // Generator checkpoint: the reference's names under a./b., PyTorch layout.
@@ -95,7 +106,17 @@ describe('training runs', () => {
     const runDir = path.join(root, 'out', 'layout');
     const input = path.join(dataRoot, 'testA');
     const run = (name: string, extra: Partial<Parameters<typeof translateFiles>[0]>) =>
-      translateFiles({ config, checkpoint: runDir, input, direction: 'a2b', numStyles: 3, seed: 5, synchronized: false, outputFolder: path.join(root, name), ...extra });
+      translateFiles({
+        config,
+        checkpoint: runDir,
+        input,
+        direction: 'a2b',
+        numStyles: 3,
+        seed: 5,
+        synchronized: false,
+        outputFolder: path.join(root, name),
+        ...extra,
+      });
     const [first, again] = await expectNoLeakedTensors(async () => [await run('t1', {}), await run('t2', {})]);
     assert.equal(first.length, 2 * (1 + 3));
     const outputs = first.filter((f) => /_style_\d\d\.png$/.test(f));
@@ -110,12 +131,29 @@ describe('training runs', () => {
 
   it('the munit command line trains, translates and reports errors in one line', () => {
     const cli = path.join(__dirname, '../../munit-core/cli.ts');
-    const node = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', cwd: path.join(__dirname, '..', '..'), env: { ...process.env, MUNIT_BACKEND: 'wasm' } });
+    const node = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], {
+        encoding: 'utf8',
+        cwd: path.join(__dirname, '..', '..'),
+        env: { ...process.env, MUNIT_BACKEND: 'wasm' },
+      });
     const config = writeConfig('cli', { max_iter: 2 });
     const trained = node(['train', '--config', config, '--output-path', path.join(root, 'cli-out')]);
     assert.equal(trained.status, 0, trained.stderr);
     assert.match(trained.stdout, /reached max_iter at iteration 2/);
-    const translated = node(['translate', '--config', config, '--checkpoint', path.join(root, 'cli-out', 'cli'), '--input', path.join(dataRoot, 'testA'), '--num-style', '2', '--output-folder', path.join(root, 'cli-t')]);
+    const translated = node([
+      'translate',
+      '--config',
+      config,
+      '--checkpoint',
+      path.join(root, 'cli-out', 'cli'),
+      '--input',
+      path.join(dataRoot, 'testA'),
+      '--num-style',
+      '2',
+      '--output-folder',
+      path.join(root, 'cli-t'),
+    ]);
     assert.equal(translated.status, 0, translated.stderr);
     assert.equal(fs.readdirSync(path.join(root, 'cli-t')).length, 2 * 3);
     const info = node(['info', '--config', config]);
@@ -134,7 +172,10 @@ describe('training runs', () => {
     const fresh = { genA: new AdaINGen(config.input_dim_a, config.gen), genB: new AdaINGen(config.input_dim_b, config.gen) };
     const initial = await toStateDict(fresh.genA.params, 'a.');
     loadGenerators(fresh, file);
-    for (const [prefix, gen] of [['a.', fresh.genA], ['b.', fresh.genB]] as const) {
+    for (const [prefix, gen] of [
+      ['a.', fresh.genA],
+      ['b.', fresh.genB],
+    ] as const) {
       const loaded = await toStateDict(gen.params, prefix);
       // Every saved weight of the domain, and nothing else, read back with its values (the layout round trip is exact).
       assert.deepEqual([...loaded.keys()].sort(), [...saved.keys()].filter((k) => k.startsWith(prefix)).sort());
@@ -144,7 +185,10 @@ describe('training runs', () => {
       }
     }
     // Loading changed the weights: the trained ones are not the fresh initialisation.
-    assert.ok([...initial].some(([name, t]) => t.data.some((v, i) => v !== saved.get(name)!.data[i])), 'the checkpoint differs from a fresh network');
+    assert.ok(
+      [...initial].some(([name, t]) => t.data.some((v, i) => v !== saved.get(name)!.data[i])),
+      'the checkpoint differs from a fresh network',
+    );
     fresh.genA.dispose();
     fresh.genB.dispose();
   });

@@ -12,9 +12,22 @@ import { seeded } from './helpers.js';
 const LOGS = path.join(__dirname, '../fixtures/torch/run/logs/tiny');
 /** The reference's write_loss tags, in the order the fixture gives them values. */
 const TAGS = [
-  'loss_dis_a', 'loss_dis_b', 'loss_dis_total', 'loss_gen_adv_a', 'loss_gen_adv_b', 'loss_gen_recon_x_a',
-  'loss_gen_recon_x_b', 'loss_gen_recon_s_a', 'loss_gen_recon_s_b', 'loss_gen_recon_c_a', 'loss_gen_recon_c_b',
-  'loss_gen_cycrecon_x_a', 'loss_gen_cycrecon_x_b', 'loss_gen_vgg_a', 'loss_gen_vgg_b', 'loss_gen_total',
+  'loss_dis_a',
+  'loss_dis_b',
+  'loss_dis_total',
+  'loss_gen_adv_a',
+  'loss_gen_adv_b',
+  'loss_gen_recon_x_a',
+  'loss_gen_recon_x_b',
+  'loss_gen_recon_s_a',
+  'loss_gen_recon_s_b',
+  'loss_gen_recon_c_a',
+  'loss_gen_recon_c_b',
+  'loss_gen_cycrecon_x_a',
+  'loss_gen_cycrecon_x_b',
+  'loss_gen_vgg_a',
+  'loss_gen_vgg_b',
+  'loss_gen_total',
 ];
 
 /** What the fixture logged for `tag` at iteration `it` in session `session` (float32, as simple_value holds it). */
@@ -37,7 +50,19 @@ describe('TensorBoard event files', () => {
     const points = readScalarLogs(LOGS, warn);
     assert.deepEqual(warnings, []);
     // Session 0 logged 1..6, session 1 resumed from the checkpoint at 4 and logged 5..8.
-    assert.deepEqual(points.map((p) => [p.step, p.session]), [[1, 0], [2, 0], [3, 0], [4, 0], [5, 1], [6, 1], [7, 1], [8, 1]]);
+    assert.deepEqual(
+      points.map((p) => [p.step, p.session]),
+      [
+        [1, 0],
+        [2, 0],
+        [3, 0],
+        [4, 0],
+        [5, 1],
+        [6, 1],
+        [7, 1],
+        [8, 1],
+      ],
+    );
     for (const p of points) {
       const t0 = p.session ? 1_700_000_100 : 1_700_000_000;
       const first = p.session ? 5 : 1;
@@ -48,16 +73,28 @@ describe('TensorBoard event files', () => {
       assert.equal(Object.keys(p.values).length, TAGS.length + 2);
     }
     // One event file alone: the interrupted session's own view, 1..6.
-    assert.deepEqual(readScalarLogs(eventFiles(LOGS)[0], warn).map((p) => p.step), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      readScalarLogs(eventFiles(LOGS)[0], warn).map((p) => p.step),
+      [1, 2, 3, 4, 5, 6],
+    );
   });
 
   it('metrics.jsonl lines: iteration, lr from the schedule, seconds per iteration from the wall times, time, every tag', () => {
-    const lines = metricsLines(readScalarLogs(LOGS, () => {}), (it) => (it < 6 ? 1e-4 : 5e-5));
+    const lines = metricsLines(
+      readScalarLogs(LOGS, () => {}),
+      (it) => (it < 6 ? 1e-4 : 5e-5),
+    );
     assert.equal(lines.length, 8);
     assert.deepEqual(Object.keys(lines[0]).slice(0, 4), ['iteration', 'lr', 'seconds_per_iter', 'time']);
-    assert.deepEqual(lines.map((l) => l.lr), [1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 5e-5, 5e-5, 5e-5]);
+    assert.deepEqual(
+      lines.map((l) => l.lr),
+      [1e-4, 1e-4, 1e-4, 1e-4, 1e-4, 5e-5, 5e-5, 5e-5],
+    );
     // 0.5 s between logged iterations in each session; the 100 s gap between sessions is not an iteration's time.
-    assert.deepEqual(lines.map((l) => l.seconds_per_iter), Array(8).fill(0.5));
+    assert.deepEqual(
+      lines.map((l) => l.seconds_per_iter),
+      Array(8).fill(0.5),
+    );
     assert.equal(lines[4].time, new Date(1_700_000_100_000).toISOString());
     assert.equal(lines[7].loss_gen_total, logged('loss_gen_total', 8, 1));
   });
@@ -82,7 +119,10 @@ describe('TensorBoard event files', () => {
     const cut = collect();
     const truncated = path.join(dir, 'events.out.tfevents.2.cut');
     fs.writeFileSync(truncated, source.subarray(0, records.at(-1)!.offset + 20));
-    assert.deepEqual(readScalarLogs(truncated, cut.warn).map((p) => p.step), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(
+      readScalarLogs(truncated, cut.warn).map((p) => p.step),
+      [1, 2, 3, 4, 5, 6],
+    );
     assert.match(cut.warnings[0], /events\.out\.tfevents\.2\.cut: the record at byte \d+ \(\d+ bytes\) runs past the end of the file \(truncated\); ignored/);
 
     const broken = collect();
@@ -112,7 +152,10 @@ describe('TensorBoard event files', () => {
       fs.writeFileSync(file, bytes);
       const { warnings, warn } = collect();
       readScalarLogs(file, warn);
-      metricsLines(readScalarLogs(file, () => {}), () => 1e-4);
+      metricsLines(
+        readScalarLogs(file, () => {}),
+        () => 1e-4,
+      );
       fs.rmSync(file);
       skipped += warnings.length;
       for (const w of warnings) assert.match(w, /is not an event .*; skipped$/);

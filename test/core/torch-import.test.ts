@@ -72,12 +72,21 @@ describe('PyTorch files', () => {
       assert.deepEqual(tensor(values, 'base').shape, [2, 3, 4]);
       // base.transpose(0, 2): element [i, j, k] is base[k, j, i].
       const transposed = tensor(values, 'transposed');
-      assert.deepEqual([transposed.shape, transposed.strides], [[4, 3, 2], [1, 4, 12]]);
+      assert.deepEqual(
+        [transposed.shape, transposed.strides],
+        [
+          [4, 3, 2],
+          [1, 4, 12],
+        ],
+      );
       assert.equal(transposed.data, tensor(values, 'base').data, 'views share their storage');
       const expected = [];
       for (let i = 0; i < 4; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 2; k++) expected.push(base[k * 12 + j * 4 + i]);
       assert.deepEqual(Array.from(tensorValues(transposed)), expected);
-      assert.deepEqual(Array.from(tensorValues(tensor(values, 'narrow'))), [18, 19, 22, 23].map((i) => base[i]));
+      assert.deepEqual(
+        Array.from(tensorValues(tensor(values, 'narrow'))),
+        [18, 19, 22, 23].map((i) => base[i]),
+      );
       assert.equal(tensor(values, 'narrow').offset, 18);
       assert.deepEqual(Array.from(tensorValues(tensor(values, 'float64'))), [1 / 3, -2.5e-10, 1e30].map(Math.fround));
       for (const dtype of ['float16', 'bfloat16']) {
@@ -89,7 +98,11 @@ describe('PyTorch files', () => {
       assert.deepEqual([tensor(values, 'scalar').shape, Array.from(tensorValues(tensor(values, 'scalar')))], [[], [2.5]]);
       assert.deepEqual(Array.from(tensorValues(tensor(values, 'parameter'))), [0.75, 0.75]);
       assert.deepEqual(values.get('python'), [1, -2.5, 'text', null, true, [3, 4], 2n ** 70n, -(2 ** 31)]);
-      assert.deepEqual([tensor(values, 'rebuild_v1').offset, Array.from(tensorValues(tensor(values, 'rebuild_v1')))], [1, [3, 2, 1]], "PyTorch 0.3's _rebuild_tensor");
+      assert.deepEqual(
+        [tensor(values, 'rebuild_v1').offset, Array.from(tensorValues(tensor(values, 'rebuild_v1')))],
+        [1, [3, 2, 1]],
+        "PyTorch 0.3's _rebuild_tensor",
+      );
     }
   });
 
@@ -99,7 +112,11 @@ describe('PyTorch files', () => {
     assert.deepEqual([...zip.keys()], [...legacy.keys()]);
     for (const [name, t] of zip) {
       assert.deepEqual(t.shape, legacy.get(name)!.shape, name);
-      assert.deepEqual(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength), Buffer.from(legacy.get(name)!.data.buffer, legacy.get(name)!.data.byteOffset, legacy.get(name)!.data.byteLength), name);
+      assert.deepEqual(
+        Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+        Buffer.from(legacy.get(name)!.data.buffer, legacy.get(name)!.data.byteOffset, legacy.get(name)!.data.byteLength),
+        name,
+      );
     }
     assert.deepEqual(zip.get('a.enc_style.model.0.conv.weight')!.shape, [1, 3, 7, 7]);
     assert.deepEqual(zip.get('b.dec.model.0.model.0.model.0.norm.running_var')!.shape, [2]);
@@ -140,7 +157,9 @@ describe('PyTorch files', () => {
     const input = path.join(root, 'input.png');
     const size = config.new_size;
     const rng = seeded(5);
-    await sharp(Buffer.from(Uint8Array.from({ length: size * size * 3 }, () => Math.floor(rng() * 256))), { raw: { width: size, height: size, channels: 3 } }).png().toFile(input);
+    await sharp(Buffer.from(Uint8Array.from({ length: size * size * 3 }, () => Math.floor(rng() * 256))), { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toFile(input);
     const options = { config, input, direction: 'a2b' as const, numStyles: 2, seed: 1, synchronized: true };
     const fromPt = await translateFiles({ ...options, checkpoint: path.join(ZIP, 'gen_00000002.pt'), outputFolder: path.join(root, 'from-pt') });
     const fromOurs = await translateFiles({ ...options, checkpoint: result.runDir, outputFolder: path.join(root, 'from-ours') });
@@ -189,12 +208,22 @@ describe('PyTorch files', () => {
       assert.deepEqual(tensors.get(`gen.${name}.exp_avg_sq`)!.data, torchOpt.gen.moments.get(i)!.exp_avg_sq.data, name);
     });
     // The history: iterations 1..8 were logged, the checkpoint is at 2; what resuming repeats is left out.
-    const lines = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.iteration), [1, 2]);
+    const lines = fs
+      .readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.iteration),
+      [1, 2],
+    );
     assert.deepEqual(Object.keys(lines[0]).slice(0, 4), ['iteration', 'lr', 'seconds_per_iter', 'time']);
     assert.equal(lines[1].lr, 1e-4);
     assert.equal(lines[1].loss_gen_total, Math.fround(1 / (2 + 15)));
-    assert.ok(warnings.some((w) => /6 logged iterations after the checkpoint \(2\) are left out/.test(w)), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => /6 logged iterations after the checkpoint \(2\) are left out/.test(w)),
+      warnings.join('\n'),
+    );
   });
 
   it('the legacy files (integer Adam steps, PyTorch < 1.12) import to the same checkpoint as the zip files', async () => {
@@ -222,17 +251,25 @@ describe('PyTorch files', () => {
       const entries = [trainer.genA.params, trainer.genB.params].flatMap((p) => [...p.entries.values()].filter((e) => e.trainable));
       const grads = entries.map((e, k) =>
         tf.tidy(() => {
-          const torchLayout = tf.tensor(Float32Array.from({ length: e.variable.size }, (_, i) => Math.sin(0.37 * i + k)), referenceShape(e, e.variable.shape));
+          const torchLayout = tf.tensor(
+            Float32Array.from({ length: e.variable.size }, (_, i) => Math.sin(0.37 * i + k)),
+            referenceShape(e, e.variable.shape),
+          );
           return e.kind === 'vector' ? torchLayout : tf.transpose(torchLayout, e.kind === 'conv' ? [2, 3, 1, 0] : [1, 0]);
         }),
       );
       trainer.genOpt.apply(grads, 1e-4);
       tf.dispose(grads);
       let worst = 0;
-      for (const [net, params] of [['a', trainer.genA.params], ['b', trainer.genB.params]] as const) {
+      for (const [net, params] of [
+        ['a', trainer.genA.params],
+        ['b', trainer.genB.params],
+      ] as const) {
         for (const e of params.entries.values()) {
           if (!e.trainable) continue;
-          const ours = tf.tidy(() => (e.kind === 'vector' ? e.variable.clone() : tf.transpose(e.variable, e.kind === 'conv' ? [3, 2, 0, 1] : [1, 0])).dataSync());
+          const ours = tf.tidy(() =>
+            (e.kind === 'vector' ? e.variable.clone() : tf.transpose(e.variable, e.kind === 'conv' ? [3, 2, 0, 1] : [1, 0])).dataSync(),
+          );
           worst = Math.max(worst, maxAbsDiff(ours, tensorValues(tensor(after, `${net}.${e.name}`))));
         }
       }
@@ -247,13 +284,26 @@ describe('PyTorch files', () => {
     await generateDemoDataset(dataRoot, { size: 16, count: 2, testCount: 1, seed: 3 });
     const configPath = path.join(root, 'tiny.yaml');
     const dataRootLine = demoConfigYaml(dataRoot, 16).match(/^data_root:.*$/m)![0];
-    fs.writeFileSync(configPath, fs.readFileSync(CONFIG, 'utf8').replace(/^data_root:.*$/m, dataRootLine).replace(/^max_iter:.*$/m, 'max_iter: 3'));
+    fs.writeFileSync(
+      configPath,
+      fs
+        .readFileSync(CONFIG, 'utf8')
+        .replace(/^data_root:.*$/m, dataRootLine)
+        .replace(/^max_iter:.*$/m, 'max_iter: 3'),
+    );
     const outputPath = path.join(root, 'train');
     await importQuietly({ source: RUN, outputPath });
     const run = await runTraining({ configPath, outputPath, resume: true, onWarning: () => {} });
     assert.deepEqual([run.iteration, run.stoppedBy], [3, 'max_iter']);
-    const lines = fs.readFileSync(path.join(outputPath, 'tiny', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((l) => l.iteration), [1, 2, 3]);
+    const lines = fs
+      .readFileSync(path.join(outputPath, 'tiny', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      lines.map((l) => l.iteration),
+      [1, 2, 3],
+    );
     assert.deepEqual(completeCheckpoints(path.join(outputPath, 'tiny', 'checkpoints')), [2, 3]);
   });
 
@@ -271,7 +321,10 @@ describe('PyTorch files', () => {
   it('a config that does not match the checkpoint is an error naming the file and the tensors', async () => {
     const wrong = path.join(root, 'wrong.yaml');
     fs.writeFileSync(wrong, fs.readFileSync(CONFIG, 'utf8').replace(/^  dim: 1$/m, '  dim: 2'));
-    await assert.rejects(importQuietly({ source: RUN, config: wrong, outputPath: path.join(root, 'wrong') }), /gen_00000002\.pt: does not match this network \(check the config\): 'a\.enc_style\.model\.0\.conv\.weight' is \[1,3,7,7\], expected \[2,3,7,7\]/);
+    await assert.rejects(
+      importQuietly({ source: RUN, config: wrong, outputPath: path.join(root, 'wrong') }),
+      /gen_00000002\.pt: does not match this network \(check the config\): 'a\.enc_style\.model\.0\.conv\.weight' is \[1,3,7,7\], expected \[2,3,7,7\]/,
+    );
   });
 });
 
@@ -280,7 +333,11 @@ describe('files a loader must refuse', () => {
 
   it('a pickle that calls os.system, in either format, is refused naming the global; nothing runs', () => {
     for (const file of [hostile('os_system.pt'), hostile('os_system_legacy.pt')]) {
-      assert.throws(() => readTorchFile(file), (err: Error) => err instanceof TorchFileError && /os_system(_legacy)?\.pt.*the global posix\.system/.test(err.message), file);
+      assert.throws(
+        () => readTorchFile(file),
+        (err: Error) => err instanceof TorchFileError && /os_system(_legacy)?\.pt.*the global posix\.system/.test(err.message),
+        file,
+      );
     }
   });
 
@@ -310,10 +367,17 @@ describe('files a loader must refuse', () => {
     for (const file of [path.join(ZIP, 'dis_00000002.pt'), path.join(LEGACY, 'dis_00000002.pt')]) {
       const bytes = fs.readFileSync(file);
       for (const length of [0, 1, 10, 100, 1000, bytes.length >> 1, bytes.length - 100, bytes.length - 1]) {
-        assert.throws(() => decodeTorchFile(bytes.subarray(0, length), 'cut.pt'), (err: Error) => err instanceof TorchFileError && err.message.startsWith('cut.pt: '), `${file} cut at ${length}`);
+        assert.throws(
+          () => decodeTorchFile(bytes.subarray(0, length), 'cut.pt'),
+          (err: Error) => err instanceof TorchFileError && err.message.startsWith('cut.pt: '),
+          `${file} cut at ${length}`,
+        );
       }
     }
-    assert.throws(() => decodeTorchFile(fs.readFileSync(path.join(ZIP, 'gen_00000002.pt')).subarray(0, 5000), 'cut.pt'), /cut\.pt: zip archive: no end-of-central-directory record/);
+    assert.throws(
+      () => decodeTorchFile(fs.readFileSync(path.join(ZIP, 'gen_00000002.pt')).subarray(0, 5000), 'cut.pt'),
+      /cut\.pt: zip archive: no end-of-central-directory record/,
+    );
   });
 
   it('a damaged tensor in a zip file fails its CRC check', () => {
@@ -359,7 +423,8 @@ describe('files a loader must refuse', () => {
         }
         loaded++;
       } catch (err) {
-        if (!(err instanceof TorchFileError)) assert.fail(`mutant ${n} (mutation ${mutation} of ${['legacy dis', 'legacy optimizer', 'zip dis'][kind]}): ${(err as Error).stack}`);
+        if (!(err instanceof TorchFileError))
+          assert.fail(`mutant ${n} (mutation ${mutation} of ${['legacy dis', 'legacy optimizer', 'zip dis'][kind]}): ${(err as Error).stack}`);
         refused++;
       }
       slowest = Math.max(slowest, performance.now() - started);

@@ -25,7 +25,12 @@ describe('trainer', () => {
     const disW = t.disA.params.get('cnns.0.1.conv.weight');
     assert.ok(Math.abs(std(disW) - 0.02) < 0.003, `discriminator std ${std(disW)}`);
     for (const e of [...t.genA.params.entries.values(), ...t.disB.params.entries.values()]) {
-      if (e.role === 'bias') assert.equal(tf.tidy(() => tf.max(tf.abs(e.variable)).dataSync()[0]), 0, e.name);
+      if (e.role === 'bias')
+        assert.equal(
+          tf.tidy(() => tf.max(tf.abs(e.variable)).dataSync()[0]),
+          0,
+          e.name,
+        );
     }
     const gamma = t.genA.params.get('dec.model.2.norm.gamma').dataSync();
     assert.ok(gamma.every((g) => g >= 0 && g < 1) && new Set(gamma).size > 1);
@@ -44,8 +49,11 @@ describe('trainer', () => {
     assert.equal(m.losses.loss_gen_vgg_a, 0, 'vgg term off when vgg_w = 0');
     const s = t.settings;
     const l = m.losses;
-    const total = s.gan_w * (l.loss_gen_adv_a + l.loss_gen_adv_b) + s.recon_x_w * (l.loss_gen_recon_x_a + l.loss_gen_recon_x_b) +
-      s.recon_s_w * (l.loss_gen_recon_s_a + l.loss_gen_recon_s_b) + s.recon_c_w * (l.loss_gen_recon_c_a + l.loss_gen_recon_c_b) +
+    const total =
+      s.gan_w * (l.loss_gen_adv_a + l.loss_gen_adv_b) +
+      s.recon_x_w * (l.loss_gen_recon_x_a + l.loss_gen_recon_x_b) +
+      s.recon_s_w * (l.loss_gen_recon_s_a + l.loss_gen_recon_s_b) +
+      s.recon_c_w * (l.loss_gen_recon_c_a + l.loss_gen_recon_c_b) +
       1 * (l.loss_gen_cycrecon_x_a + l.loss_gen_cycrecon_x_b);
     assert.ok(Math.abs(total - l.loss_gen_total) < 1e-4 * total, 'total is the weighted sum');
     assert.ok(Math.abs(l.loss_dis_total - (l.loss_dis_a + l.loss_dis_b)) < 1e-5);
@@ -59,13 +67,19 @@ describe('trainer', () => {
     // exactly-zero gradient (the norm removes any per-channel constant), so those are the only exceptions.
     const t2 = new MunitTrainer(tinySettings({ weight_decay: 0, recon_x_cyc_w: 1 }), { seed: 2 });
     const normed = (name: string) => /^(enc_content|dec\.model\.0)\..*conv\.bias$/.test(name.slice(2));
-    const b2 = new Map([t2.genA, t2.genB, t2.disA, t2.disB].flatMap((net, i) =>
-      [...net.params.entries.values()].filter((e) => e.trainable).map((e) => [`${i}:${e.name}`, e] as const)));
+    const b2 = new Map(
+      [t2.genA, t2.genB, t2.disA, t2.disB].flatMap((net, i) =>
+        [...net.params.entries.values()].filter((e) => e.trainable).map((e) => [`${i}:${e.name}`, e] as const),
+      ),
+    );
     const values = new Map([...b2].map(([k, e]) => [k, e.variable.dataSync().slice()]));
     await t2.step(xA, xB);
     for (const [name, e] of b2) {
       if (normed(name)) continue;
-      assert.ok(e.variable.dataSync().some((v, i) => v !== values.get(name)![i]), `no gradient reached ${name}`);
+      assert.ok(
+        e.variable.dataSync().some((v, i) => v !== values.get(name)![i]),
+        `no gradient reached ${name}`,
+      );
     }
     tf.dispose([xA, xB]);
     t2.dispose();
@@ -116,12 +130,14 @@ describe('trainer', () => {
     const bad = tf.fill([1, SIZE, SIZE, 3], NaN) as tf.Tensor4D;
     const before = t.genA.params.get('dec.model.5.conv.weight').dataSync().slice();
     const dBefore = t.disA.params.get('cnns.0.0.conv.weight').dataSync().slice();
-    await expectNoLeakedTensors(() => assert.rejects(t.step(bad, xB), (err: unknown) => {
-      assert.ok(err instanceof NonFiniteLossError);
-      assert.equal(err.iteration, 1);
-      assert.match(err.message, /loss_dis_a is NaN at iteration 1/);
-      return true;
-    }));
+    await expectNoLeakedTensors(() =>
+      assert.rejects(t.step(bad, xB), (err: unknown) => {
+        assert.ok(err instanceof NonFiniteLossError);
+        assert.equal(err.iteration, 1);
+        assert.match(err.message, /loss_dis_a is NaN at iteration 1/);
+        return true;
+      }),
+    );
     assert.deepEqual(t.disA.params.get('cnns.0.0.conv.weight').dataSync(), dBefore);
     assert.deepEqual(t.genA.params.get('dec.model.5.conv.weight').dataSync(), before);
     tf.dispose([xA, xB, bad]);
@@ -141,7 +157,11 @@ describe('trainer', () => {
     const p = tf.variable(tf.tensor1d([1, -2, 0.5]));
     const adam = new Adam([p], { beta1: 0.5, beta2: 0.999, weightDecay: 0.1, eps: 1e-8 });
     // (No gradient cancels the decay term exactly: Adam would amplify the float32 rounding left over.)
-    const grads = [[0.1, 0.35, -0.3], [-0.5, 0.1, 0.07], [1, 1, 1]];
+    const grads = [
+      [0.1, 0.35, -0.3],
+      [-0.5, 0.1, 0.07],
+      [1, 1, 1],
+    ];
     // Reference computed in float64 from torch's formulas.
     const value = [1, -2, 0.5];
     const m = [0, 0, 0];

@@ -28,25 +28,32 @@ describe('translation on the compiled engine', () => {
     const rng = seeded(5);
     // Not square, so a mixed-up height and width would show.
     const x = randomImage(rng, 1, 20, 28, 3);
-    const styles = tf.tensor2d(Array.from({ length: 12 }, () => rng() * 2 - 1), [3, 4]);
+    const styles = tf.tensor2d(
+      Array.from({ length: 12 }, () => rng() * 2 - 1),
+      [3, 4],
+    );
     const translator = new CompiledTranslator(CPU);
-    await expectNoLeakedTensors(async () => {
-      const [source, target] = [trainer.genA, trainer.genB];
+    await expectNoLeakedTensors(
+      async () => {
+        const [source, target] = [trainer.genA, trainer.genB];
 
-      const expected = await values(eagerTranslator.translate(source, target, x, styles));
-      const got = await values(translator.translate(source, target, x, styles));
-      assert.equal(got.length, 3 * 20 * 28 * 3);
-      assert.ok(relErr(got, expected) < 1e-4, `translation: ${relErr(got, expected)}`);
-      const style = await values(translator.encodeStyle(target, x));
-      assert.ok(relErr(style, await values(eagerTranslator.encodeStyle(target, x))) < 1e-4, 'style code');
+        const expected = await values(eagerTranslator.translate(source, target, x, styles));
+        const got = await values(translator.translate(source, target, x, styles));
+        assert.equal(got.length, 3 * 20 * 28 * 3);
+        assert.ok(relErr(got, expected) < 1e-4, `translation: ${relErr(got, expected)}`);
+        const style = await values(translator.encodeStyle(target, x));
+        assert.ok(relErr(style, await values(eagerTranslator.encodeStyle(target, x))) < 1e-4, 'style code');
 
-      // A training update replaces a weight's data: the next call must use it, not the feed cached for the old data.
-      const w = target.params.entries.get('mlp.model.2.fc.weight')!.variable;
-      tf.tidy(() => w.assign(tf.mul(w, 1.5)));
-      const moved = await values(translator.translate(source, target, x, styles));
-      assert.ok(relErr(moved, expected) > 1e-3, 'the new weight changes the translation');
-      assert.ok(relErr(moved, await values(eagerTranslator.translate(source, target, x, styles))) < 1e-4, 'with the new weight');
-    }, 0, 'tensors left after the translations');
+        // A training update replaces a weight's data: the next call must use it, not the feed cached for the old data.
+        const w = target.params.entries.get('mlp.model.2.fc.weight')!.variable;
+        tf.tidy(() => w.assign(tf.mul(w, 1.5)));
+        const moved = await values(translator.translate(source, target, x, styles));
+        assert.ok(relErr(moved, expected) > 1e-3, 'the new weight changes the translation');
+        assert.ok(relErr(moved, await values(eagerTranslator.translate(source, target, x, styles))) < 1e-4, 'with the new weight');
+      },
+      0,
+      'tensors left after the translations',
+    );
     translator.dispose();
     tf.dispose([x, styles]);
     trainer.dispose();
@@ -75,15 +82,22 @@ describe('translation on the compiled engine', () => {
 
   it('a translation graph reads only the source encoder and the target decoder and MLP', async () => {
     const s = tinySettings();
-    const compiled = await CompiledFunction.create([{ name: 'x', shape: [1, 16, 16, 3] }, { name: 'styles', shape: [1, 4] }], (inputs) => {
-      const [a, b] = [new AdaINGen(3, s.gen), new AdaINGen(3, s.gen)];
-      bindParams(traceBackend(), a.params, 'source.');
-      bindParams(traceBackend(), b.params, 'target.');
-      const y = translateWithStyles(a, b, inputs.x as tf.Tensor4D, inputs.styles as tf.Tensor2D);
-      a.dispose();
-      b.dispose();
-      return { y };
-    }, CPU);
+    const compiled = await CompiledFunction.create(
+      [
+        { name: 'x', shape: [1, 16, 16, 3] },
+        { name: 'styles', shape: [1, 4] },
+      ],
+      (inputs) => {
+        const [a, b] = [new AdaINGen(3, s.gen), new AdaINGen(3, s.gen)];
+        bindParams(traceBackend(), a.params, 'source.');
+        bindParams(traceBackend(), b.params, 'target.');
+        const y = translateWithStyles(a, b, inputs.x as tf.Tensor4D, inputs.styles as tf.Tensor2D);
+        a.dispose();
+        b.dispose();
+        return { y };
+      },
+      CPU,
+    );
     const names = compiled.graph.inputs.map((p) => p.name);
     const read = (prefix: string) => names.filter((n) => n.startsWith(prefix)).length;
     assert.ok(read('source.enc_content.') > 0 && read('target.dec.') > 0 && read('target.mlp.') > 0, names.join(', '));

@@ -55,14 +55,19 @@ it('slices any box of float32 and int32 tensors exactly, reading the input in pl
     const size = shape.map((s, i) => (r() < 0.3 ? s - begin[i] : 1 + pick(s - begin[i])));
     const data = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => i - 7);
     const what = `shape ${shape} begin ${begin} size ${size}`;
-    expectNoLeakedTensors(() => tf.tidy(() => {
-      const x = tf.tensor(data, shape, t % 2 ? 'int32' : 'float32');
-      const { result: got, read } = heapReadsDuring(() => tf.slice(x, begin, size));
-      // In place: the kernel read the input where it lies in the wasm heap, copying nothing out of it.
-      assert.deepEqual(read, [], `${what}: the input was copied out of the wasm heap`);
-      assert.notEqual(got.dataId, x.dataId, `${what}: the output has its own memory`);
-      assert.deepEqual(got.shape, size);
-      assert.deepEqual(Array.from(got.dataSync()), sliceReference(data, shape, begin, size), what);
-    }), 0, what);
+    expectNoLeakedTensors(
+      () =>
+        tf.tidy(() => {
+          const x = tf.tensor(data, shape, t % 2 ? 'int32' : 'float32');
+          const { result: got, read } = heapReadsDuring(() => tf.slice(x, begin, size));
+          // In place: the kernel read the input where it lies in the wasm heap, copying nothing out of it.
+          assert.deepEqual(read, [], `${what}: the input was copied out of the wasm heap`);
+          assert.notEqual(got.dataId, x.dataId, `${what}: the output has its own memory`);
+          assert.deepEqual(got.shape, size);
+          assert.deepEqual(Array.from(got.dataSync()), sliceReference(data, shape, begin, size), what);
+        }),
+      0,
+      what,
+    );
   }
 });

@@ -88,7 +88,18 @@ describe('webgpu backend', () => {
     const rng = seeded(3);
     const x = randomImage(rng, 1, 6, 5, 2);
     const g = randomImage(rng, 1, 12, 11, 2);
-    const dx = tf.grad((v: tf.Tensor) => tf.mirrorPad(v, [[0, 0], [3, 3], [3, 3], [0, 0]], 'reflect'))(x, g);
+    const dx = tf.grad((v: tf.Tensor) =>
+      tf.mirrorPad(
+        v,
+        [
+          [0, 0],
+          [3, 3],
+          [3, 3],
+          [0, 0],
+        ],
+        'reflect',
+      ),
+    )(x, g);
     const expected = reflectPadAdjoint((await g.data()) as Float32Array, shape, 3);
     expectTensorsClose(await dx.data(), expected, 1e-5, 'dx');
     tf.dispose([x, g, dx]);

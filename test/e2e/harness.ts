@@ -55,7 +55,12 @@ const QUIET_SETTINGS = {
 export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Workbench> {
   if (!fs.existsSync(CODE_SERVER)) throw new Error(`code-server is not installed: run test/e2e/install.sh (looked for ${CODE_SERVER})`);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'munit-e2e-'));
-  const dirs = { userData: path.join(root, 'user-data'), extensions: path.join(root, 'extensions'), tmp: path.join(root, 'tmp'), workspace: path.join(root, 'workspace') };
+  const dirs = {
+    userData: path.join(root, 'user-data'),
+    extensions: path.join(root, 'extensions'),
+    tmp: path.join(root, 'tmp'),
+    workspace: path.join(root, 'workspace'),
+  };
   for (const dir of Object.values(dirs)) fs.mkdirSync(dir, { recursive: true });
   for (const [file, content] of Object.entries(options.files ?? {})) {
     fs.mkdirSync(path.dirname(path.join(dirs.workspace, file)), { recursive: true });
@@ -69,9 +74,21 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
   const server = spawn(
     process.execPath,
     [
-      CODE_SERVER, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
-      '--disable-workspace-trust', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions,
-      '--config', path.join(root, 'config.yaml'), dirs.workspace,
+      CODE_SERVER,
+      '--bind-addr',
+      `127.0.0.1:${port}`,
+      '--auth',
+      'none',
+      '--disable-telemetry',
+      '--disable-update-check',
+      '--disable-workspace-trust',
+      '--user-data-dir',
+      dirs.userData,
+      '--extensions-dir',
+      dirs.extensions,
+      '--config',
+      path.join(root, 'config.yaml'),
+      dirs.workspace,
     ],
     // Its own process group, so that teardown also ends the extension host and our language server below it.
     { detached: true, env: { ...process.env, TMPDIR: dirs.tmp }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -86,7 +103,15 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
     await waitForOutput(server, serverLog, 'HTTP server listening', 30_000);
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     fs.mkdirSync(RESULTS, { recursive: true });
@@ -106,7 +131,10 @@ export async function openWorkbench(options: WorkbenchOptions = {}): Promise<Wor
     await page.exposeFunction('codeAutomationExit', (code: number) => exited(code));
 
     const remote = (file: string) => `vscode-remote://127.0.0.1:${port}${file}`;
-    const payload: [string, string][] = [['extensionDevelopmentPath', remote(REPO)], ['skipWelcome', 'true']];
+    const payload: [string, string][] = [
+      ['extensionDevelopmentPath', remote(REPO)],
+      ['skipWelcome', 'true'],
+    ];
     if (options.extensionTestsPath) payload.push(['extensionTestsPath', remote(options.extensionTestsPath)]);
     const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(dirs.workspace)}&payload=${encodeURIComponent(JSON.stringify(payload))}`;
     await page.goto(url);
@@ -130,7 +158,10 @@ export async function runCommand(page: Page, title: string, thenPick?: string | 
     if (attempt > 0 && Date.now() > deadline) throw new Error(`Command '${title}'${thenPick ? ` and its item ${thenPick}` : ''} did not appear`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('F1');
-    const opened = await input.waitFor({ timeout: 2_000 }).then(() => true, () => false);
+    const opened = await input.waitFor({ timeout: 2_000 }).then(
+      () => true,
+      () => false,
+    );
     if (!opened) {
       // A focused webview (e.g. an image preview) may keep F1 from the workbench: give the focus back to it.
       await page.locator('.part.titlebar').click();
@@ -138,12 +169,20 @@ export async function runCommand(page: Page, title: string, thenPick?: string | 
     }
     await input.fill(`>${title}`);
     const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-    const shown = await row.waitFor({ timeout: 2_000 }).then(() => true, () => false);
+    const shown = await row.waitFor({ timeout: 2_000 }).then(
+      () => true,
+      () => false,
+    );
     if (shown && ((await row.getAttribute('aria-label')) ?? '').startsWith(title)) {
       await input.press('Enter');
       if (!thenPick) return;
       const item = page.locator('.quick-input-widget .monaco-list-row', { hasText: thenPick }).first();
-      if (await item.waitFor({ timeout: 5_000 }).then(() => true, () => false)) {
+      if (
+        await item.waitFor({ timeout: 5_000 }).then(
+          () => true,
+          () => false,
+        )
+      ) {
         await item.click();
         return;
       }
@@ -165,13 +204,17 @@ export async function webviewFrame(page: Page, tab: string, pageTitle: string, t
   const tabLocator = page.locator('.tabs-container .tab', { hasText: tab }).first();
   await tabLocator.waitFor({ timeout: 60_000 });
   await tabLocator.click();
-  return eventually(`the webview titled '${pageTitle}'`, async () => {
-    // The newest first: a webview that reloads its page leaves the old frame behind for a moment.
-    for (const frame of page.frames().reverse()) {
-      if ((await frame.title().catch(() => '')) === pageTitle) return frame;
-    }
-    return undefined;
-  }, timeoutMs);
+  return eventually(
+    `the webview titled '${pageTitle}'`,
+    async () => {
+      // The newest first: a webview that reloads its page leaves the old frame behind for a moment.
+      for (const frame of page.frames().reverse()) {
+        if ((await frame.title().catch(() => '')) === pageTitle) return frame;
+      }
+      return undefined;
+    },
+    timeoutMs,
+  );
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

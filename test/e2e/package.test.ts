@@ -13,9 +13,9 @@ import { CODE_SERVER, REPO } from './harness.js';
 const NOT_SHIPPED = (file: string) => file.endsWith('.map') || file === 'munit.js';
 
 function filesUnder(dir: string, prefix = ''): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`],
-  );
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]));
 }
 
 test('the VSIX holds the bundles, sharp and onnxruntime, installs into code-server, and its server starts', { timeout: 180_000 }, async () => {
@@ -36,15 +36,26 @@ test('the VSIX holds the bundles, sharp and onnxruntime, installs into code-serv
     const [installed] = fs.readdirSync(extensions).filter((d) => d.startsWith('munit-studio.munit-studio-'));
     assert.ok(installed, `installed extension in ${fs.readdirSync(extensions).join(', ')}`);
     const shipped = filesUnder(path.join(extensions, installed)).filter((f) => !f.startsWith('.'));
-    const expected = filesUnder(path.join(REPO, 'dist')).filter((f) => !NOT_SHIPPED(path.basename(f))).map((f) => `dist/${f}`);
+    const expected = filesUnder(path.join(REPO, 'dist'))
+      .filter((f) => !NOT_SHIPPED(path.basename(f)))
+      .map((f) => `dist/${f}`);
     assert.deepEqual(shipped.filter((f) => f.startsWith('dist/')).sort(), expected.sort());
     assert.ok(shipped.includes('package.json') && shipped.some((f) => f.toLowerCase() === 'readme.md'), shipped.join(', '));
-    assert.deepEqual(shipped.filter((f) => !f.startsWith('dist/') && !['package.json', 'readme.md', 'changelog.md'].includes(f.toLowerCase())), []);
+    assert.deepEqual(
+      shipped.filter((f) => !f.startsWith('dist/') && !['package.json', 'readme.md', 'changelog.md'].includes(f.toLowerCase())),
+      [],
+    );
 
     // The compiled engine's native runtime loads from the extension folder, outside the repository.
     const ort = path.join(extensions, installed, 'dist', 'node_modules', 'onnxruntime-node');
-    const backends = execFileSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(ort)}).listSupportedBackends()))`], { cwd: tmp, encoding: 'utf8' });
-    assert.ok((JSON.parse(backends) as { name: string }[]).some((b) => b.name === 'cpu'), backends);
+    const backends = execFileSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(ort)}).listSupportedBackends()))`], {
+      cwd: tmp,
+      encoding: 'utf8',
+    });
+    assert.ok(
+      (JSON.parse(backends) as { name: string }[]).some((b) => b.name === 'cpu'),
+      backends,
+    );
 
     // The installed server runs from the extension folder alone (it is outside the repository, so only
     // dist/node_modules can provide sharp): initialize, then a request that decodes an image.

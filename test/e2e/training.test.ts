@@ -11,8 +11,10 @@ import { eventually, openWorkbench, pickQuickItem, runCommand, screenshot, webvi
 /** The demo config, shortened for a test: frequent logs, grids and checkpoints; stopped by the test long before max_iter. */
 function shortenConfig(text: string): string {
   const set = (key: string, value: number) => (t: string) => t.replace(new RegExp(`^${key}: \\d+`, 'm'), `${key}: ${value}`);
-  return [set('max_iter', 500), set('log_iter', 2), set('image_display_iter', 4), set('image_save_iter', 4), set('snapshot_save_iter', 4)]
-    .reduce((t, f) => f(t), text);
+  return [set('max_iter', 500), set('log_iter', 2), set('image_display_iter', 4), set('image_save_iter', 4), set('snapshot_save_iter', 4)].reduce(
+    (t, f) => f(t),
+    text,
+  );
 }
 
 describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
@@ -90,13 +92,25 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     const input = wb.page.locator('.quick-input-widget input');
     await input.fill('5');
     await input.press('Enter');
-    const recorded = await eventually('the change in metrics.jsonl', () => {
-      const lines = fs.readFileSync(path.join(runFolder(), 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { iteration: number; changes?: { recon_x_w?: number } });
-      return lines.find((l) => l.changes?.recon_x_w === 5);
-    }, 60_000);
+    const recorded = await eventually(
+      'the change in metrics.jsonl',
+      () => {
+        const lines = fs
+          .readFileSync(path.join(runFolder(), 'metrics.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { iteration: number; changes?: { recon_x_w?: number } });
+        return lines.find((l) => l.changes?.recon_x_w === 5);
+      },
+      60_000,
+    );
     assert.ok(recorded);
     // The loss curves mark the change once its iteration is logged.
-    await eventually('a logged iteration after the change', async () => ((await shownIteration()) > (recorded as { iteration: number }).iteration ? true : undefined), 60_000);
+    await eventually(
+      'a logged iteration after the change',
+      async () => ((await shownIteration()) > (recorded as { iteration: number }).iteration ? true : undefined),
+      60_000,
+    );
     await webviewFrame(wb.page, 'Loss Curves: demo', 'Loss Curves');
     await wb.page.waitForTimeout(1500);
     await screenshot(wb.page, 'loss-curves-tuned');
@@ -171,7 +185,10 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     await runCommand(wb.page, 'MUNIT: Stop Training');
     await status.locator('.codicon-circuit-board').waitFor({ timeout: 120_000 });
     const checkpoints = fs.readdirSync(path.join(runFolder(), 'checkpoints'));
-    assert.ok(checkpoints.some((f) => /^gen_\d{8}\.safetensors$/.test(f)), checkpoints.join(', '));
+    assert.ok(
+      checkpoints.some((f) => /^gen_\d{8}\.safetensors$/.test(f)),
+      checkpoints.join(', '),
+    );
   });
 
   test('a killed server is restarted by the client and answers again', async () => {
@@ -226,7 +243,18 @@ async function restoredPanel(wb: Workbench, tab: string, pageTitle: string, show
   for (let attempt = 0; ; attempt++) {
     // The page may not load at all (no frame with its title) or load without content: both get a fresh frame.
     const frame = await webviewFrame(wb.page, tab, pageTitle, 20_000).catch(() => undefined);
-    if (frame && (await frame.locator(shown).first().waitFor({ state: 'attached', timeout: 20_000 }).then(() => true, () => false))) return frame;
+    if (
+      frame &&
+      (await frame
+        .locator(shown)
+        .first()
+        .waitFor({ state: 'attached', timeout: 20_000 })
+        .then(
+          () => true,
+          () => false,
+        ))
+    )
+      return frame;
     if (attempt === 4) throw new Error(`the restored panel '${tab}' stayed empty`);
     await wb.page.locator('.tabs-container .tab', { hasText: otherTab }).first().click();
   }

@@ -17,5 +17,8 @@ test('the extension bundle holds no tfjs and no onnxruntime', async () => {
   });
   const inputs = Object.keys(result.metafile.inputs);
   assert.ok(inputs.includes('munit-core/run-folder.ts'), 'the check sees the shared modules');
-  assert.deepEqual(inputs.filter((f) => /@tensorflow|onnxruntime|munit-core\/(backend\.ts|layers\/|networks\/|trainer\.ts)/.test(f)), []);
+  assert.deepEqual(
+    inputs.filter((f) => /@tensorflow|onnxruntime|munit-core\/(backend\.ts|layers\/|networks\/|trainer\.ts)/.test(f)),
+    [],
+  );
 });

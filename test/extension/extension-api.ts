@@ -129,7 +129,8 @@ test('Open PyTorch Run imports a reference run into the workspace and opens its 
   const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
   const copy = path.join(folder, 'pytorch-run');
   fs.cpSync(path.join(extension.extensionPath, 'test/fixtures/torch/run'), copy, { recursive: true });
-  const result = (await vscode.commands.executeCommand('munit.openPyTorchRun', vscode.Uri.file(path.join(copy, 'outputs/tiny')))) as { runFolder: string; iteration: number; metrics: number } | undefined;
+  const result = (await vscode.commands.executeCommand('munit.openPyTorchRun', vscode.Uri.file(path.join(copy, 'outputs/tiny')))) as
+    { runFolder: string; iteration: number; metrics: number } | undefined;
   assert.ok(result, 'the import returned its result');
   assert.equal(result.iteration, 2);
   assert.ok(result.metrics > 0);

@@ -20,11 +20,21 @@ const line = (iteration: number, total: number) =>
 
 test('metrics.jsonl becomes the loss-curve history, each settings change riding on the next logged iteration', () => {
   const dir = runFolder({
-    'metrics.jsonl': [line(2, 22), JSON.stringify({ iteration: 3, time: 't', changes: { recon_x_w: 5 } }), line(4, 20), line(6, 19), '{"iteration": 8, "lr"'].join('\n'),
+    'metrics.jsonl': [
+      line(2, 22),
+      JSON.stringify({ iteration: 3, time: 't', changes: { recon_x_w: 5 } }),
+      line(4, 20),
+      line(6, 19),
+      '{"iteration": 8, "lr"',
+    ].join('\n'),
   });
   const history = readRunHistory(dir);
   assert.equal(history.label, path.basename(dir));
-  assert.deepEqual(history.entries.map((e) => e.metrics.iteration), [2, 4, 6], 'the half-written last line is left for the next read');
+  assert.deepEqual(
+    history.entries.map((e) => e.metrics.iteration),
+    [2, 4, 6],
+    'the half-written last line is left for the next read',
+  );
   assert.deepEqual(history.entries[0].metrics.losses, { loss_dis_total: 1.5, loss_gen_total: 22 });
   assert.equal(history.entries[0].metrics.seconds_per_iter, 0.25);
   assert.deepEqual(history.entries[1].changes, { recon_x_w: 5 });
@@ -40,7 +50,13 @@ test('numbered sample grids are grouped by iteration; the unnumbered current one
     'images/gen_a2b_train_current.png': png,
   });
   const steps = readSampleHistory(dir, 'job-1');
-  assert.deepEqual(steps.map((s) => [s.iteration, s.grids.map((g) => g.name)]), [[4, ['a2b_train', 'b2a_test']], [8, ['a2b_train']]]);
+  assert.deepEqual(
+    steps.map((s) => [s.iteration, s.grids.map((g) => g.name)]),
+    [
+      [4, ['a2b_train', 'b2a_test']],
+      [8, ['a2b_train']],
+    ],
+  );
   assert.equal(steps[0].grids[0].png, png.toString('base64'));
   assert.equal(steps[0].jobId, 'job-1');
 });

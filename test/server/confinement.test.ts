@@ -7,7 +7,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  Diagnostic, DidChangeConfigurationNotification, DidOpenTextDocumentNotification, NotificationType, PublishDiagnosticsNotification, PublishDiagnosticsParams,
+  Diagnostic,
+  DidChangeConfigurationNotification,
+  DidOpenTextDocumentNotification,
+  NotificationType,
+  PublishDiagnosticsNotification,
+  PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
 import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import * as P from '../../server/protocol.js';
@@ -34,12 +39,15 @@ function writeConfig(file: string, data: string, extra = ''): string {
 
 async function diagnosticsOf(file: string): Promise<Diagnostic[]> {
   const uri = pathToFileURL(file).href;
-  void server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'yaml', version: version++, text: fs.readFileSync(file, 'utf8') } });
+  void server.connection.sendNotification(DidOpenTextDocumentNotification.type, {
+    textDocument: { uri, languageId: 'yaml', version: version++, text: fs.readFileSync(file, 'utf8') },
+  });
   const type = new NotificationType<PublishDiagnosticsParams>(PublishDiagnosticsNotification.method);
   return (await server.waitFor(type, (p) => p.uri === uri)).diagnostics;
 }
 
-const setOutputFolder = (outputFolder: string) => server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { munit: { outputFolder } } });
+const setOutputFolder = (outputFolder: string) =>
+  server.connection.sendNotification(DidChangeConfigurationNotification.type, { settings: { munit: { outputFolder } } });
 
 describe('the server keeps to the workspace', () => {
   before(async () => {
@@ -93,7 +101,10 @@ describe('the server keeps to the workspace', () => {
     const configPath = writeConfig(path.join(workspace, 'out.yaml'), `data_root: ${dataRoot}`);
     const before = listing(outside);
     await setOutputFolder('../outside');
-    await assert.rejects(server.connection.sendRequest(P.StartTraining.type, { configPath }), /munit\.outputFolder: .*outside the workspace.*Set munit\.outputFolder/);
+    await assert.rejects(
+      server.connection.sendRequest(P.StartTraining.type, { configPath }),
+      /munit\.outputFolder: .*outside the workspace.*Set munit\.outputFolder/,
+    );
     await setOutputFolder(outside);
     await assert.rejects(server.connection.sendRequest(P.StartTraining.type, { configPath }), /munit\.outputFolder: .*outside the workspace/);
     await assert.rejects(server.connection.sendRequest(P.Architecture.type, { runFolder: path.join(outside, 'run') }), /runFolder: .*outside the workspace/);
@@ -104,14 +115,21 @@ describe('the server keeps to the workspace', () => {
   it('refuses data outside the workspace: diagnostics, training and the config preview', async () => {
     const configPath = writeConfig(path.join(workspace, 'outside-data.yaml'), `data_root: ${path.join(outside, 'data')}`);
     const diags = await diagnosticsOf(configPath);
-    assert.ok(diags.some((d) => d.code === 'data-path' && /data_root: .*outside the workspace/.test(messageOf(d))), JSON.stringify(diags));
+    assert.ok(
+      diags.some((d) => d.code === 'data-path' && /data_root: .*outside the workspace/.test(messageOf(d))),
+      JSON.stringify(diags),
+    );
     await assert.rejects(server.connection.sendRequest(P.StartTraining.type, { configPath }), /data_root: .*outside the workspace/);
     const preview = await server.connection.sendRequest(P.ConfigPreview.type, { configPath, text: fs.readFileSync(configPath, 'utf8') });
     assert.match(preview.problems.join('\n'), /outside the workspace/);
     assert.deepEqual([preview.data, preview.translations], [[], []], 'no pictures of outside images');
     // Through a link inside the workspace, and through one image linked out of a data folder inside.
     fs.symlinkSync(path.join(outside, 'data'), path.join(workspace, 'data-link'));
-    assert.ok((await diagnosticsOf(writeConfig(path.join(workspace, 'via-link.yaml'), `data_root: ${path.join(workspace, 'data-link')}`))).some((d) => /leads to .*outside the workspace/.test(messageOf(d))));
+    assert.ok(
+      (await diagnosticsOf(writeConfig(path.join(workspace, 'via-link.yaml'), `data_root: ${path.join(workspace, 'data-link')}`))).some((d) =>
+        /leads to .*outside the workspace/.test(messageOf(d)),
+      ),
+    );
     const mixed = path.join(workspace, 'mixed');
     fs.cpSync(dataRoot, mixed, { recursive: true });
     const outsideImage = path.join(outside, 'data', 'trainA', fs.readdirSync(path.join(outside, 'data', 'trainA'))[0]);
@@ -124,18 +142,22 @@ describe('the server keeps to the workspace', () => {
     const secret = 'SECRET-LINE-do-not-show';
     fs.writeFileSync(path.join(outside, 'list.txt'), `${secret}\n`);
     fs.writeFileSync(path.join(workspace, 'list.txt'), `${secret}\n`);
-    const lists = (list: string) => ['train_a', 'test_a', 'train_b', 'test_b'].map((s) => `data_folder_${s}: ${dataRoot}/trainA\ndata_list_${s}: ${list}`).join('\n');
+    const lists = (list: string) =>
+      ['train_a', 'test_a', 'train_b', 'test_b'].map((s) => `data_folder_${s}: ${dataRoot}/trainA\ndata_list_${s}: ${list}`).join('\n');
     for (const list of [path.join(outside, 'list.txt'), path.join(workspace, 'list.txt'), '/etc/passwd']) {
       const name = `list-${path.basename(path.dirname(list))}.yaml`;
       const diags = await diagnosticsOf(writeConfig(path.join(workspace, name), lists(list)));
-      assert.ok(diags.some((d) => /data_list_test_a/.test(messageOf(d))), JSON.stringify(diags));
+      assert.ok(
+        diags.some((d) => /data_list_test_a/.test(messageOf(d))),
+        JSON.stringify(diags),
+      );
       for (const d of diags) {
         assert.ok(!messageOf(d).includes(secret) && !messageOf(d).includes('root:'), messageOf(d));
       }
     }
   });
 
-  it('resolves a relative data_root from the config\'s own folder, not the server\'s working directory', async () => {
+  it("resolves a relative data_root from the config's own folder, not the server's working directory", async () => {
     // The server runs in the workspace folder, whose ./data is complete; the config's folder has its own, also
     // complete, and a broken ./data in the working directory would be reported if it were looked at first.
     const sub = path.join(workspace, 'sub');
@@ -158,6 +180,9 @@ describe('the server keeps to the workspace', () => {
     assert.equal(imported.metrics, 0);
     assert.match(imported.warnings.join('\n'), /TensorBoard logs beside the run are not read: .*outside the workspace/);
     assert.ok(imported.runFolder.startsWith(workspace + path.sep));
-    await assert.rejects(server.connection.sendRequest(P.ImportRun.type, { source: path.join(workspace, 'tiny'), logs: path.join(base, 'logs/tiny') }), /logs: .*outside the workspace/);
+    await assert.rejects(
+      server.connection.sendRequest(P.ImportRun.type, { source: path.join(workspace, 'tiny'), logs: path.join(base, 'logs/tiny') }),
+      /logs: .*outside the workspace/,
+    );
   });
 });

@@ -95,7 +95,14 @@ export async function startServer(workspace: string, env: Record<string, string>
     next<T>(type: NotificationType<T>, accept: (params: T) => boolean = () => true, timeoutMs = 60_000): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no ${type.method} within ${timeoutMs} ms; server stderr:\n${stderr.slice(-2000)}`)), timeoutMs);
-        waiters.push({ method: type.method, check: (p) => accept(p as T), resolve: (p) => { clearTimeout(timer); resolve(p as T); } });
+        waiters.push({
+          method: type.method,
+          check: (p) => accept(p as T),
+          resolve: (p) => {
+            clearTimeout(timer);
+            resolve(p as T);
+          },
+        });
       });
     },
     async close() {

@@ -9,8 +9,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import {
-  CodeLensRequest, CompletionRequest, DidOpenTextDocumentNotification, ExecuteCommandRequest, HoverRequest, InitializeRequest,
-  LogMessageNotification, NotificationType, PublishDiagnosticsNotification, PublishDiagnosticsParams,
+  CodeLensRequest,
+  CompletionRequest,
+  DidOpenTextDocumentNotification,
+  ExecuteCommandRequest,
+  HoverRequest,
+  InitializeRequest,
+  LogMessageNotification,
+  NotificationType,
+  PublishDiagnosticsNotification,
+  PublishDiagnosticsParams,
 } from 'vscode-languageserver-protocol';
 import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
 import { codeLenses } from '../../server/config-language.js';
@@ -73,7 +81,10 @@ function spawnRaw(): Raw {
     write: (bytes) => void child.stdin!.write(bytes),
     message(accept, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no such message within ${timeoutMs} ms; got ${JSON.stringify(messages)}; stderr:\n${stderr.slice(-2000)}`)), timeoutMs);
+        const timer = setTimeout(
+          () => reject(new Error(`no such message within ${timeoutMs} ms; got ${JSON.stringify(messages)}; stderr:\n${stderr.slice(-2000)}`)),
+          timeoutMs,
+        );
         const check = () => {
           const found = messages.find(accept);
           if (!found) return;
@@ -88,7 +99,12 @@ function spawnRaw(): Raw {
   };
 }
 
-const initialize = (id: number) => ({ jsonrpc: '2.0', id, method: 'initialize', params: { processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} } });
+const initialize = (id: number) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'initialize',
+  params: { processId: null, rootUri: pathToFileURL(workspace).href, capabilities: {} },
+});
 
 /** Exits within the time, with status 1 and the reason on stderr. */
 async function expectExit(raw: Raw, reason: RegExp, withinMs: number): Promise<void> {
@@ -119,11 +135,13 @@ describe('broken framing on stdio', () => {
       // Too long, then silence: the message can never complete.
       ['a length too long', `Content-Length: ${valid.length + 100}\r\n\r\n${valid}`, /only \d+ bytes came/, 45_000],
     ];
-    await Promise.all(cases.map(async ([, bytes, reason, within]) => {
-      const raw = spawnRaw();
-      raw.write(bytes);
-      await expectExit(raw, reason, within);
-    }));
+    await Promise.all(
+      cases.map(async ([, bytes, reason, within]) => {
+        const raw = spawnRaw();
+        raw.write(bytes);
+        await expectExit(raw, reason, within);
+      }),
+    );
   });
 });
 
@@ -147,7 +165,9 @@ describe('protocol order and bad JSON on stdio', () => {
   });
 
   it('refuses requests before initialize with -32002, then initializes once', async () => {
-    raw.write(frame({ jsonrpc: '2.0', id: 10, method: 'textDocument/hover', params: { textDocument: { uri: 'file:///x.yaml' }, position: { line: 0, character: 0 } } }));
+    raw.write(
+      frame({ jsonrpc: '2.0', id: 10, method: 'textDocument/hover', params: { textDocument: { uri: 'file:///x.yaml' }, position: { line: 0, character: 0 } } }),
+    );
     raw.write(frame({ jsonrpc: '2.0', id: 11, method: 'munit/listJobs' }));
     for (const id of [10, 11]) {
       const reply = await raw.message((m) => m.id === id);
@@ -167,7 +187,10 @@ describe('protocol order and bad JSON on stdio', () => {
     // Declared without params or with optional ones only: answered without `params`.
     raw.write(frame({ jsonrpc: '2.0', id: 15, method: 'munit/listJobs' }));
     assert.deepEqual((await raw.message((m) => m.id === 15)).result, []);
-    for (const [id, method] of [[16, 'munit/stopTraining'], [17, 'munit/pauseTraining']] as const) {
+    for (const [id, method] of [
+      [16, 'munit/stopTraining'],
+      [17, 'munit/pauseTraining'],
+    ] as const) {
       raw.write(frame({ jsonrpc: '2.0', id, method }));
       const reply = await raw.message((m) => m.id === id);
       assert.equal((reply.error as { code: number }).code, -32803, JSON.stringify(reply));
@@ -189,10 +212,14 @@ describe('the server over stdio with hostile documents and params', () => {
   let server: ServerSession;
   let version = 1;
   const diagnosticsType = new NotificationType<PublishDiagnosticsParams>(PublishDiagnosticsNotification.method);
-  const open = (uri: string, text: string) => void server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'yaml', version: version++, text } });
+  const open = (uri: string, text: string) =>
+    void server.connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri, languageId: 'yaml', version: version++, text } });
   const config = (overrides: string) => `${demoConfigYaml(dataRoot, SIZE).replace(/^data_root:.*$/m, '')}\n${overrides}\n`;
   const alive = async () => {
-    const keys = await server.connection.sendRequest(CompletionRequest.type, { textDocument: { uri: 'untitled:Untitled-1' }, position: { line: 0, character: 0 } });
+    const keys = await server.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri: 'untitled:Untitled-1' },
+      position: { line: 0, character: 0 },
+    });
     assert.ok(Array.isArray(keys));
   };
 
@@ -211,13 +238,18 @@ describe('the server over stdio with hostile documents and params', () => {
       enotdir: `data_root: ${path.join(workspace, 'x.png', 'sub')}`,
       eloop: `data_root: ${path.join(workspace, 'loop-a', 'data')}`,
       enametoolong: `data_root: ${path.join(workspace, 'n'.repeat(300))}`,
-      listEnotdir: ['train_a', 'test_a', 'train_b', 'test_b'].map((s) => `data_folder_${s}: ${workspace}/x.png/f\ndata_list_${s}: ${workspace}/loop-a/l.txt`).join('\n'),
+      listEnotdir: ['train_a', 'test_a', 'train_b', 'test_b']
+        .map((s) => `data_folder_${s}: ${workspace}/x.png/f\ndata_list_${s}: ${workspace}/loop-a/l.txt`)
+        .join('\n'),
     };
     for (const [name, overrides] of Object.entries(cases)) {
       const uri = pathToFileURL(path.join(workspace, `${name}.yaml`)).href;
       open(uri, config(overrides));
       const { diagnostics } = await server.waitFor(diagnosticsType, (p) => p.uri === uri);
-      assert.ok(diagnostics.some((d) => d.code === 'data-path'), `${name}: ${JSON.stringify(diagnostics)}`);
+      assert.ok(
+        diagnostics.some((d) => d.code === 'data-path'),
+        `${name}: ${JSON.stringify(diagnostics)}`,
+      );
     }
     await alive();
     assert.equal(server.process.exitCode, null);
@@ -227,7 +259,10 @@ describe('the server over stdio with hostile documents and params', () => {
     for (const uri of ['untitled:Untitled-1', 'file://fileserver/share/munit.yaml', 'vscode-notebook-cell:/home/u/n.ipynb#W0sZmlsZQ%3D%3D']) {
       open(uri, config(`data_root: ./data\nlr_polcy: step`));
       const { diagnostics } = await server.waitFor(diagnosticsType, (p) => p.uri === uri);
-      assert.ok(diagnostics.some((d) => d.code === 'unknown-key'), `${uri}: ${JSON.stringify(diagnostics)}`);
+      assert.ok(
+        diagnostics.some((d) => d.code === 'unknown-key'),
+        `${uri}: ${JSON.stringify(diagnostics)}`,
+      );
       assert.ok(!diagnostics.some((d) => d.code === 'data-path'), 'no folder to look for data in');
       const lenses = await server.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } });
       assert.deepEqual(lenses, []);
@@ -257,7 +292,11 @@ describe('the server over stdio with hostile documents and params', () => {
     const bad: [string, object, RegExp][] = [
       [P.Translate.method, { configPath, image, direction: 'x', style: { kind: 'random', count: 1 } }, /direction: "x" is not allowed; use "a2b" or "b2a"/],
       [P.Translate.method, { configPath, image, style: { kind: 'random', count: 1 } }, /direction: required/],
-      [P.Translate.method, { configPath, image, direction: 'a2b', style: { kind: 'vector', values: 'abc' } }, /style\.values: expected an array of finite numbers, got "abc"/],
+      [
+        P.Translate.method,
+        { configPath, image, direction: 'a2b', style: { kind: 'vector', values: 'abc' } },
+        /style\.values: expected an array of finite numbers, got "abc"/,
+      ],
       [P.Translate.method, { configPath, image, direction: 'a2b', style: { kind: 'random', count: 1.5 } }, /style\.count/],
       [P.Translate.method, { configPath, image, direction: 'a2b', style: { kind: 'mood' } }, /style\.kind: "mood" is not allowed/],
       [P.Architecture.method, { configPath, domain: 'z' }, /domain: "z" is not allowed; use "a" or "b"/],
@@ -280,28 +319,53 @@ describe('the server over stdio with hostile documents and params', () => {
   it('offers plain code lenses backed by its own commands to editors without the extension', async () => {
     assert.deepEqual((server.initializeResult.capabilities.executeCommandProvider as { commands: string[] }).commands, Object.values(P.SERVER_COMMANDS));
     const configPath = path.join(workspace, 'lens.yaml');
-    const text = config(`data_root: ${dataRoot}`).replace(/^max_iter:.*$/m, 'max_iter: 1000').replace(/^log_iter:.*$/m, 'log_iter: 1');
+    const text = config(`data_root: ${dataRoot}`)
+      .replace(/^max_iter:.*$/m, 'max_iter: 1000')
+      .replace(/^log_iter:.*$/m, 'log_iter: 1');
     fs.writeFileSync(configPath, text);
     const uri = pathToFileURL(configPath).href;
     open(uri, text);
     const [lens] = (await server.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } }))!;
     assert.equal(lens.command!.title, 'Train', 'no codicon syntax in the title');
-    const job = (await server.connection.sendRequest(ExecuteCommandRequest.type, { command: lens.command!.command, arguments: lens.command!.arguments })) as P.JobStatus;
+    const job = (await server.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: lens.command!.command,
+      arguments: lens.command!.arguments,
+    })) as P.JobStatus;
     assert.equal(job.state, 'running');
     const [stop] = (await server.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } }))!;
     assert.deepEqual([stop.command!.title, stop.command!.command, stop.command!.arguments], ['Stop training', P.SERVER_COMMANDS.stopTraining, [job.jobId]]);
-    const stopped = (await server.connection.sendRequest(ExecuteCommandRequest.type, { command: stop.command!.command, arguments: stop.command!.arguments })) as P.JobStatus;
+    const stopped = (await server.connection.sendRequest(ExecuteCommandRequest.type, {
+      command: stop.command!.command,
+      arguments: stop.command!.arguments,
+    })) as P.JobStatus;
     assert.equal(stopped.state, 'stopped');
-    await assert.rejects(server.connection.sendRequest(ExecuteCommandRequest.type, { command: 'munit.startTraining', arguments: [configPath] }), /unknown command/);
-    await assert.rejects(server.connection.sendRequest(ExecuteCommandRequest.type, { command: P.SERVER_COMMANDS.startTraining, arguments: [] }), /expected the config file's path/);
+    await assert.rejects(
+      server.connection.sendRequest(ExecuteCommandRequest.type, { command: 'munit.startTraining', arguments: [configPath] }),
+      /unknown command/,
+    );
+    await assert.rejects(
+      server.connection.sendRequest(ExecuteCommandRequest.type, { command: P.SERVER_COMMANDS.startTraining, arguments: [] }),
+      /expected the config file's path/,
+    );
     // Our VS Code extension says it has the commands and codicons: it gets those.
     const vscodeLenses = codeLenses(configPath, { clientCommands: true });
-    assert.deepEqual(vscodeLenses.map((l) => [l.command!.title, l.command!.command]), [['$(play) Train', P.CLIENT_COMMANDS.startTraining], ['$(eye) Preview', P.CLIENT_COMMANDS.previewConfig]]);
+    assert.deepEqual(
+      vscodeLenses.map((l) => [l.command!.title, l.command!.command]),
+      [
+        ['$(play) Train', P.CLIENT_COMMANDS.startTraining],
+        ['$(eye) Preview', P.CLIENT_COMMANDS.previewConfig],
+      ],
+    );
   });
 
   it('refuses a second initialize and keeps its workspace', async () => {
     await assert.rejects(
-      server.connection.sendRequest(InitializeRequest.type, { processId: null, rootUri: 'file:///', workspaceFolders: [{ uri: 'file:///', name: 'root' }], capabilities: {} }),
+      server.connection.sendRequest(InitializeRequest.type, {
+        processId: null,
+        rootUri: 'file:///',
+        workspaceFolders: [{ uri: 'file:///', name: 'root' }],
+        capabilities: {},
+      }),
       (err: { code: number; message: string }) => err.code === -32600 && /already received/.test(err.message),
     );
     await assert.rejects(server.connection.sendRequest(P.Architecture.type, { configPath: '/etc/hostname' }), /outside the workspace/);

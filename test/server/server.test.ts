@@ -8,9 +8,20 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import sharp from 'sharp';
 import {
-  CodeActionRequest, CodeLensRequest, CompletionItem, CompletionRequest, Diagnostic, DidChangeTextDocumentNotification,
-  DidOpenTextDocumentNotification, Hover, HoverRequest, NotificationType, PublishDiagnosticsNotification,
-  PublishDiagnosticsParams, WorkDoneProgressBegin, WorkDoneProgressReport,
+  CodeActionRequest,
+  CodeLensRequest,
+  CompletionItem,
+  CompletionRequest,
+  Diagnostic,
+  DidChangeTextDocumentNotification,
+  DidOpenTextDocumentNotification,
+  Hover,
+  HoverRequest,
+  NotificationType,
+  PublishDiagnosticsNotification,
+  PublishDiagnosticsParams,
+  WorkDoneProgressBegin,
+  WorkDoneProgressReport,
 } from 'vscode-languageserver-protocol';
 import { completeCheckpoints } from '../../munit-core/checkpoint.js';
 import { demoConfigYaml, generateDemoDataset } from '../../munit-core/data/demo-dataset.js';
@@ -88,15 +99,31 @@ describe('the MUNIT server over stdio', () => {
     const unknown = diags.find((d) => d.code === 'unknown-key');
     assert.ok(unknown, JSON.stringify(diags));
     assert.match(messageOf(unknown), /lr_polcy/);
-    assert.equal(unknown.range.start.line, text.split('\n').findIndex((l) => l.startsWith('lr_polcy')));
-    assert.ok(diags.some((d) => d.code === 'range' && /gan_w/.test(messageOf(d))), 'negative gan_w is reported');
-    assert.ok(diags.some((d) => d.code === 'data-path' && /no-such-data/.test(messageOf(d))), 'the missing data folder is reported');
-    const actions = (await server.connection.sendRequest(CodeActionRequest.type, { textDocument: { uri }, range: unknown.range, context: { diagnostics: [unknown] } })) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
+    assert.equal(
+      unknown.range.start.line,
+      text.split('\n').findIndex((l) => l.startsWith('lr_polcy')),
+    );
+    assert.ok(
+      diags.some((d) => d.code === 'range' && /gan_w/.test(messageOf(d))),
+      'negative gan_w is reported',
+    );
+    assert.ok(
+      diags.some((d) => d.code === 'data-path' && /no-such-data/.test(messageOf(d))),
+      'the missing data folder is reported',
+    );
+    const actions = (await server.connection.sendRequest(CodeActionRequest.type, {
+      textDocument: { uri },
+      range: unknown.range,
+      context: { diagnostics: [unknown] },
+    })) as { title: string; edit: { changes: Record<string, { newText: string }[]> } }[];
     assert.equal(actions[0].edit.changes[uri][0].newText, 'lr_policy');
 
     // Fixing the text clears the diagnostics.
     const fixed = demoConfigYaml(dataRoot, SIZE);
-    void server.connection.sendNotification(DidChangeTextDocumentNotification.type, { textDocument: { uri, version: version++ }, contentChanges: [{ text: fixed }] });
+    void server.connection.sendNotification(DidChangeTextDocumentNotification.type, {
+      textDocument: { uri, version: version++ },
+      contentChanges: [{ text: fixed }],
+    });
     assert.deepEqual(await diagnosticsFor(uri, (d) => d.length === 0), []);
   });
 
@@ -122,18 +149,27 @@ describe('the MUNIT server over stdio', () => {
 
     const ganLine = lines.findIndex((l) => l.includes('gan_type:'));
     const col = lines[ganLine].indexOf(':') + 2;
-    const values = (await server.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: ganLine, character: col } })) as CompletionItem[];
+    const values = (await server.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri },
+      position: { line: ganLine, character: col },
+    })) as CompletionItem[];
     assert.deepEqual(values.map((v) => v.label).sort(), ['lsgan', 'nsgan']);
 
     // On the empty last line: top-level keys the file does not have yet, none it has.
-    const keys = (await server.connection.sendRequest(CompletionRequest.type, { textDocument: { uri }, position: { line: lines.length - 1, character: 0 } })) as CompletionItem[];
+    const keys = (await server.connection.sendRequest(CompletionRequest.type, {
+      textDocument: { uri },
+      position: { line: lines.length - 1, character: 0 },
+    })) as CompletionItem[];
     const labels = keys.map((k) => k.label);
     assert.ok(labels.includes('vgg_model_path'), labels.join(' '));
     assert.ok(!labels.includes('recon_x_w'));
 
     // A client without our extension: a plain title and the server's own command.
     const lenses = (await server.connection.sendRequest(CodeLensRequest.type, { textDocument: { uri } })) as { command: { title: string; command: string } }[];
-    assert.deepEqual(lenses.map((l) => [l.command.title, l.command.command]), [['Train', P.SERVER_COMMANDS.startTraining]]);
+    assert.deepEqual(
+      lenses.map((l) => [l.command.title, l.command.command]),
+      [['Train', P.SERVER_COMMANDS.startTraining]],
+    );
   });
 
   it('refuses paths outside the workspace and unknown requests, and stays up', async () => {
@@ -157,7 +193,11 @@ describe('the MUNIT server over stdio', () => {
     assert.ok(nodesOf('gen_b/enc_content').some((n) => n.norm === 'in'));
     const adainNodes = graph.nodes.filter((n) => n.norm === 'adain');
     assert.equal(adainNodes.length, 2 * 2, 'two AdaIN layers per residual block, n_res = 2');
-    for (const n of adainNodes) assert.ok(graph.edges.some((e) => e.kind === 'adain' && e.to === n.id && e.from.startsWith('gen_b/mlp')), n.id);
+    for (const n of adainNodes)
+      assert.ok(
+        graph.edges.some((e) => e.kind === 'adain' && e.to === n.id && e.from.startsWith('gen_b/mlp')),
+        n.id,
+      );
     assert.ok(graph.nodes.some((n) => n.kind === 'upsample' && n.norm === 'ln'));
     const scales = graph.groups.filter((g) => /^dis_b\/scale_\d+$/.test(g.id));
     assert.equal(scales.length, 2);
@@ -178,14 +218,18 @@ describe('the MUNIT server over stdio', () => {
       assert.equal(job.state, 'running');
       assert.equal(job.runFolder, path.join(workspace, 'outputs', 'job'));
       const m = await metricsAt(job.jobId, 2);
-      for (const term of ['loss_dis_total', 'loss_gen_total', 'loss_gen_recon_x_a', 'loss_gen_adv_b']) assert.ok(Number.isFinite(m.metrics.losses[term as 'loss_gen_total']), term);
+      for (const term of ['loss_dis_total', 'loss_gen_total', 'loss_gen_recon_x_a', 'loss_gen_adv_b'])
+        assert.ok(Number.isFinite(m.metrics.losses[term as 'loss_gen_total']), term);
       assert.ok(m.metrics.seconds_per_iter > 0 && m.metrics.lr === 0.0002);
       const samples = await server.waitFor(P.Samples.type, (s) => s.jobId === job.jobId, 120_000);
       assert.deepEqual(samples.grids.map((g) => g.name).sort(), ['a2b_test', 'a2b_train', 'b2a_test', 'b2a_train']);
       const [w, h] = await pngSize(samples.grids[0].png);
       assert.ok(w > 2 * SIZE && h >= 4 * SIZE, `${w}x${h}`);
       const progress = server.received.get('$/progress') as { value: WorkDoneProgressBegin | WorkDoneProgressReport }[] | undefined;
-      assert.ok(progress?.some((p) => p.value.kind === 'begin' && p.value.cancellable === true), 'work-done progress began, cancellable');
+      assert.ok(
+        progress?.some((p) => p.value.kind === 'begin' && p.value.cancellable === true),
+        'work-done progress began, cancellable',
+      );
     });
 
     it('answers hover and completion while a step is in flight', async () => {
@@ -209,9 +253,20 @@ describe('the MUNIT server over stdio', () => {
       assert.equal(t.outputs.length, 3);
       assert.equal(t.styleDim, 8);
       assert.deepEqual(await pngSize(t.outputs[0].png), [SIZE, SIZE]);
-      const again = await server.connection.sendRequest(P.Translate.type, { configPath, image, direction: 'a2b', style: { kind: 'vector', values: t.outputs[1].style } });
-      assert.deepEqual(again.outputs[0].style.map((v) => v.toFixed(5)), t.outputs[1].style.map((v) => v.toFixed(5)));
-      await assert.rejects(server.connection.sendRequest(P.Translate.type, { configPath, image, direction: 'a2b', style: { kind: 'vector', values: [1, 2] } }), /8 finite numbers/);
+      const again = await server.connection.sendRequest(P.Translate.type, {
+        configPath,
+        image,
+        direction: 'a2b',
+        style: { kind: 'vector', values: t.outputs[1].style },
+      });
+      assert.deepEqual(
+        again.outputs[0].style.map((v) => v.toFixed(5)),
+        t.outputs[1].style.map((v) => v.toFixed(5)),
+      );
+      await assert.rejects(
+        server.connection.sendRequest(P.Translate.type, { configPath, image, direction: 'a2b', style: { kind: 'vector', values: [1, 2] } }),
+        /8 finite numbers/,
+      );
 
       const { graph } = await server.connection.sendRequest(P.Architecture.type, { configPath, domain: 'a' });
       const node = graph.nodes.find((n) => n.kind === 'code' && n.outputShape.length === 3 && n.inspectable)!;
@@ -225,7 +280,10 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('applies a loss weight changed live from the next iteration and records it', async () => {
-      const result = await server.connection.sendRequest(P.UpdateHyperparameters.type, { jobId: job.jobId, changes: { recon_x_w: 3, image_display_iter: 1000 } });
+      const result = await server.connection.sendRequest(P.UpdateHyperparameters.type, {
+        jobId: job.jobId,
+        changes: { recon_x_w: 3, image_display_iter: 1000 },
+      });
       assert.equal(result.settings.recon_x_w, 3);
       const inForce = await server.connection.sendRequest(P.GetHyperparameters.type, { jobId: job.jobId });
       assert.deepEqual([inForce.recon_x_w, inForce.image_display_iter, inForce.lr, inForce.gan_w], [3, 1000, 0.0002, 1]);
@@ -234,10 +292,18 @@ describe('the MUNIT server over stdio', () => {
       assert.ok(withChange.metrics.iteration >= result.fromIteration);
       // The generator total is the weighted sum of its terms; with recon_x_w = 3 now.
       const l = withChange.metrics.losses;
-      const expected = (l.loss_gen_adv_a + l.loss_gen_adv_b) + 3 * (l.loss_gen_recon_x_a + l.loss_gen_recon_x_b) +
-        (l.loss_gen_recon_s_a + l.loss_gen_recon_s_b) + (l.loss_gen_recon_c_a + l.loss_gen_recon_c_b);
+      const expected =
+        l.loss_gen_adv_a +
+        l.loss_gen_adv_b +
+        3 * (l.loss_gen_recon_x_a + l.loss_gen_recon_x_b) +
+        (l.loss_gen_recon_s_a + l.loss_gen_recon_s_b) +
+        (l.loss_gen_recon_c_a + l.loss_gen_recon_c_b);
       assert.ok(Math.abs(l.loss_gen_total - expected) < 1e-3 * Math.max(1, expected), `${l.loss_gen_total} vs ${expected}`);
-      const lines = fs.readFileSync(path.join(job.runFolder, 'metrics.jsonl'), 'utf8').trim().split('\n').map((s) => JSON.parse(s));
+      const lines = fs
+        .readFileSync(path.join(job.runFolder, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((s) => JSON.parse(s));
       assert.ok(lines.some((x) => x.changes?.recon_x_w === 3 && x.iteration === result.fromIteration));
       await assert.rejects(server.connection.sendRequest(P.UpdateHyperparameters.type, { changes: { lr: -1 } }), /lr/);
       await assert.rejects(server.connection.sendRequest(P.UpdateHyperparameters.type, { changes: { max_iter: 5 } as never }), /cannot be changed/);
@@ -284,7 +350,12 @@ describe('the MUNIT server over stdio', () => {
     assert.ok(imported.metrics > 0, 'TensorBoard history became metrics.jsonl lines');
     assert.ok(imported.runFolder.startsWith(workspace));
     const image = path.join(dataRoot, 'testB', fs.readdirSync(path.join(dataRoot, 'testB'))[0]);
-    const t = await server.connection.sendRequest(P.Translate.type, { runFolder: imported.runFolder, image, direction: 'b2a', style: { kind: 'random', count: 2 } });
+    const t = await server.connection.sendRequest(P.Translate.type, {
+      runFolder: imported.runFolder,
+      image,
+      direction: 'b2a',
+      style: { kind: 'random', count: 2 },
+    });
     assert.deepEqual([t.origin.kind, t.origin.iteration], ['checkpoint', 2]);
     await assert.rejects(server.connection.sendRequest(P.ImportRun.type, { source: '/tmp' }), /outside the workspace/);
   });

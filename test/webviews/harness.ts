@@ -101,10 +101,7 @@ export class PanelPage {
   }
 
   async waitForPosted(method: string, count = 1): Promise<PanelMessage[]> {
-    await this.page.waitForFunction(
-      ([m, n]) => (window as unknown as Harness).posted.filter((p) => p.method === m).length >= n,
-      [method, count] as const,
-    );
+    await this.page.waitForFunction(([m, n]) => (window as unknown as Harness).posted.filter((p) => p.method === m).length >= n, [method, count] as const);
     return (await this.posted()).filter((p) => p.method === method);
   }
 

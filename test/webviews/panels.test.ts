@@ -98,7 +98,9 @@ describe('loss curves', () => {
       // Live points arrive one at a time and are appended.
       const live = lossHistory('/runs/demo', 2010, 1).entries.slice(2000);
       for (const entry of live) await panel.notify('metrics', { jobId: 'job-1', runFolder: '/runs/demo', ...entry });
-      await panel.page.waitForFunction(() => (document.querySelector('munit-loss-curves') as unknown as { chart: { data: unknown[][] } }).chart.data[0]!.length === 2010);
+      await panel.page.waitForFunction(
+        () => (document.querySelector('munit-loss-curves') as unknown as { chart: { data: unknown[][] } }).chart.data[0]!.length === 2010,
+      );
       // The x axis follows the live points (it is not zoomed in).
       await panel.page.waitForFunction(() => {
         const c = (document.querySelector('munit-loss-curves') as unknown as { chart: { data: number[][]; scales: { x: { max: number } } } }).chart;
@@ -106,7 +108,9 @@ describe('loss curves', () => {
       });
 
       await panel.notify('history', { runs: [lossHistory('/runs/older', 1500, 7)] });
-      await panel.page.waitForFunction(() => (document.querySelector('munit-loss-curves') as unknown as { chart: { series: unknown[] } }).chart.series.length > 40);
+      await panel.page.waitForFunction(
+        () => (document.querySelector('munit-loss-curves') as unknown as { chart: { series: unknown[] } }).chart.series.length > 40,
+      );
       const overlaid = await chart(panel);
       assert.equal(overlaid.series.length, 1 + 2 * 2 * LOSS_TERMS.length);
       await panel.page.locator('.smoothing input').fill('0.95');
@@ -130,7 +134,9 @@ describe('loss curves', () => {
       assert.ok(toggled.painted < overlaid.painted, 'hiding a term paints less');
 
       await panel.page.locator('vscode-checkbox', { hasText: 'Log scale' }).click();
-      await panel.page.waitForFunction(() => (document.querySelector('munit-loss-curves') as unknown as { chart: { scales: { y: { distr: number } } } }).chart.scales.y.distr === 3);
+      await panel.page.waitForFunction(
+        () => (document.querySelector('munit-loss-curves') as unknown as { chart: { scales: { y: { distr: number } } } }).chart.scales.y.distr === 3,
+      );
 
       const state = await panel.savedState<PanelState<'lossCurves'>>();
       assert.deepEqual(state.runFolders, ['/runs/demo', '/runs/older']);
@@ -186,7 +192,7 @@ describe('architecture', () => {
       await groups.first().waitFor();
       assert.deepEqual((await groups.evaluateAll((els) => els.map((e) => e.getAttribute('data-group-id')))).sort(), graph.groups.map((g) => g.id).sort());
       assert.equal(await panel.page.locator('[data-node-id]').count(), graph.nodes.length);
-      assert.match(await panel.page.locator('[data-group-id="gen_a/enc_style"] .header').textContent() ?? '', /no instance norm/);
+      assert.match((await panel.page.locator('[data-group-id="gen_a/enc_style"] .header').textContent()) ?? '', /no instance norm/);
       assert.equal(await panel.page.locator('path.edge.adain').count(), graph.edges.filter((e) => e.kind === 'adain').length);
       assert.ok((await panel.page.locator('.node .norm-ln').count()) >= 2, 'LayerNorm upsampling');
 
@@ -197,7 +203,7 @@ describe('architecture', () => {
       await panel.page.locator('[data-group-id="dis_a"] .header').click();
       await panel.page.waitForFunction(() => !document.querySelector('munit-architecture')!.shadowRoot!.querySelector('[data-node-id^="dis_a/"]'));
       assert.equal(await panel.page.locator('[data-group-id="dis_a/scale_0"]').count(), 0);
-      assert.match(await panel.page.locator('[data-group-id="dis_a"]').textContent() ?? '', /8\.3M params/);
+      assert.match((await panel.page.locator('[data-group-id="dis_a"]').textContent()) ?? '', /8\.3M params/);
       assert.deepEqual((await panel.savedState<PanelState<'architecture'>>()).collapsed, ['dis_a']);
 
       // Zoom (wheel) into the MLP and its AdaIN edges into the decoder.
@@ -205,7 +211,9 @@ describe('architecture', () => {
       const mlp = (await panel.page.locator('[data-group-id="gen_a/mlp"]').boundingBox())!;
       await panel.page.mouse.move(mlp.x + mlp.width / 2, mlp.y + mlp.height);
       await panel.page.mouse.wheel(0, -600);
-      await panel.page.waitForFunction(() => /scale\((?!0\.[0-4])/.test(document.querySelector('munit-architecture')!.shadowRoot!.querySelector('svg.canvas > g')!.getAttribute('transform')!));
+      await panel.page.waitForFunction(() =>
+        /scale\((?!0\.[0-4])/.test(document.querySelector('munit-architecture')!.shadowRoot!.querySelector('svg.canvas > g')!.getAttribute('transform')!),
+      );
       await panel.screenshot();
     });
   });

@@ -101,10 +101,7 @@ export class ActivationsView extends PanelElement<ActivationsContract> {
 
   override render() {
     if (!this.graph) {
-      return emptyState(
-        'Nothing to inspect yet',
-        html`Run <em>MUNIT: Inspect Activations</em>, or click a layer in the architecture panel.`,
-      );
+      return emptyState('Nothing to inspect yet', html`Run <em>MUNIT: Inspect Activations</em>, or click a layer in the architecture panel.`);
     }
     const images = this.ui.image && !this.images.includes(this.ui.image) ? [this.ui.image, ...this.images] : this.images;
     const nodes = this.graph.nodes.filter((n) => n.inspectable);
@@ -120,9 +117,7 @@ export class ActivationsView extends PanelElement<ActivationsContract> {
         <label
           >Layer
           <vscode-single-select combobox filter="contains" .value=${this.ui.nodeId ?? ''} @change=${this.onNode}>
-            ${nodes.map(
-              (n) => html`<vscode-option value=${n.id} description=${n.group}>${n.id.split('/').pop()} · ${n.label}</vscode-option>`,
-            )}
+            ${nodes.map((n) => html`<vscode-option value=${n.id} description=${n.group}>${n.id.split('/').pop()} · ${n.label}</vscode-option>`)}
           </vscode-single-select></label
         >
         ${this.busy ? html`<span class="busy">computing…</span>` : nothing}
@@ -138,20 +133,30 @@ export class ActivationsView extends PanelElement<ActivationsContract> {
       <p class="muted">${nodeId}: ${formatShape(shape)} · ${origin.kind} weights, iteration ${origin.iteration}</p>
       <div class="result">
         <div>
-          ${tiles
-            ? html`<section>
-                <h2>Feature maps (${tiles.columns}×${tiles.rows} tiles, each min–max scaled)</h2>
-                <img class="pixels tiles" alt="feature maps of ${nodeId}" src=${pngSrc(tiles.png)} @load=${upscale} />
-              </section>`
-            : nothing}
-          ${values ? html`<section><h2>Values</h2>${barChart(values)}</section>` : nothing}
+          ${
+            tiles
+              ? html`<section>
+                  <h2>Feature maps (${tiles.columns}×${tiles.rows} tiles, each min–max scaled)</h2>
+                  <img class="pixels tiles" alt="feature maps of ${nodeId}" src=${pngSrc(tiles.png)} @load=${upscale} />
+                </section>`
+              : nothing
+          }
+          ${
+            values
+              ? html`<section>
+                  <h2>Values</h2>
+                  ${barChart(values)}
+                </section>`
+              : nothing
+          }
           ${(adain ?? []).map(
-            (layer) => html`<section>
-              <h2>AdaIN layer ${layer.layer}: gamma (scale) per channel</h2>
-              ${barChart(layer.gamma)}
-              <h2>AdaIN layer ${layer.layer}: beta (shift) per channel</h2>
-              ${barChart(layer.beta)}
-            </section>`,
+            (layer) =>
+              html`<section>
+                <h2>AdaIN layer ${layer.layer}: gamma (scale) per channel</h2>
+                ${barChart(layer.gamma)}
+                <h2>AdaIN layer ${layer.layer}: beta (shift) per channel</h2>
+                ${barChart(layer.beta)}
+              </section>`,
           )}
         </div>
         <section class="stats">
@@ -159,21 +164,19 @@ export class ActivationsView extends PanelElement<ActivationsContract> {
           <table>
             <thead>
               <tr>
-                ${COLUMNS.map(
-                  (column) =>
-                    html`<th data-column=${column} @click=${() => this.sortBy(column)}>${column}${this.sortMark(column)}</th>`,
-                )}
+                ${COLUMNS.map((column) => html`<th data-column=${column} @click=${() => this.sortBy(column)}>${column}${this.sortMark(column)}</th>`)}
               </tr>
             </thead>
             <tbody>
               ${this.sortedChannels(channels).map(
-                ({ channel, stats }) => html`<tr>
-                  <td>${channel}</td>
-                  <td>${formatValue(stats.mean)}</td>
-                  <td>${formatValue(stats.std)}</td>
-                  <td>${formatValue(stats.min)}</td>
-                  <td>${formatValue(stats.max)}</td>
-                </tr>`,
+                ({ channel, stats }) =>
+                  html`<tr>
+                    <td>${channel}</td>
+                    <td>${formatValue(stats.mean)}</td>
+                    <td>${formatValue(stats.std)}</td>
+                    <td>${formatValue(stats.min)}</td>
+                    <td>${formatValue(stats.max)}</td>
+                  </tr>`,
               )}
             </tbody>
           </table>

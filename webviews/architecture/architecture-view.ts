@@ -161,10 +161,7 @@ export class ArchitectureView extends PanelElement<ArchitectureContract> {
 
   override render() {
     if (!this.result) {
-      return emptyState(
-        'No architecture yet',
-        html`Open a MUNIT config and run <em>MUNIT: Show Architecture</em> to see its networks here.`,
-      );
+      return emptyState('No architecture yet', html`Open a MUNIT config and run <em>MUNIT: Show Architecture</em> to see its networks here.`);
     }
     const { origin, graph } = this.result;
     return html`
@@ -180,28 +177,20 @@ export class ArchitectureView extends PanelElement<ArchitectureContract> {
         <vscode-button secondary @click=${() => this.setCollapsed(graph.groups.map((g) => g.id))}>Collapse all</vscode-button>
         <vscode-button secondary @click=${() => this.setCollapsed([])}>Expand all</vscode-button>
         <span class="muted"
-          >input ${graph.inputShape.join('×')} · ${origin.kind} weights, iteration ${origin.iteration}${this.layout
-            ? nothing
-            : ' · laying out…'}</span
+          >input ${graph.inputShape.join('×')} · ${origin.kind} weights, iteration ${origin.iteration}${this.layout ? nothing : ' · laying out…'}</span
         >
       </div>
-      <svg
-        class="canvas"
-        @wheel=${this.onWheel}
-        @pointerdown=${this.onPointerDown}
-        @pointermove=${this.onPointerMove}
-        @pointerup=${this.onPointerUp}
-      >
-        <defs>
-          ${arrowMarker('arrow-data', 'data')} ${arrowMarker('arrow-adain', 'adain')}
-        </defs>
-        ${this.layout
-          ? svg`<g transform="translate(${this.view.x} ${this.view.y}) scale(${this.view.scale})">
+      <svg class="canvas" @wheel=${this.onWheel} @pointerdown=${this.onPointerDown} @pointermove=${this.onPointerMove} @pointerup=${this.onPointerUp}>
+        <defs>${arrowMarker('arrow-data', 'data')} ${arrowMarker('arrow-adain', 'adain')}</defs>
+        ${
+          this.layout
+            ? svg`<g transform="translate(${this.view.x} ${this.view.y}) scale(${this.view.scale})">
               ${this.layout.groups.map((g) => this.renderGroup(g))}
               ${this.layout.edges.map(renderEdge)}
               ${this.layout.nodes.map((n) => this.renderNode(n))}
             </g>`
-          : nothing}
+            : nothing
+        }
       </svg>
       <div class="legend muted">
         ${(['none', 'in', 'adain', 'ln'] as const).map(
@@ -223,10 +212,7 @@ export class ArchitectureView extends PanelElement<ArchitectureContract> {
       <rect x=${x} y=${y} width=${width} height=${height} rx="4"></rect>
       <g class="header" @click=${() => this.toggleGroup(group.id)}>
         <rect class="hit" x=${x} y=${y} width=${width} height=${headerHeight}></rect>
-        ${lines.map(
-          (line, i) =>
-            svg`<text class=${i === 0 ? 'title' : 'note'} x=${x + 8} y=${y + 16 + i * LINE_HEIGHT}>${line}</text>`,
-        )}
+        ${lines.map((line, i) => svg`<text class=${i === 0 ? 'title' : 'note'} x=${x + 8} y=${y + 16 + i * LINE_HEIGHT}>${line}</text>`)}
       </g>
     </g>`;
   }
@@ -238,9 +224,7 @@ export class ArchitectureView extends PanelElement<ArchitectureContract> {
       <title>${node.id}${node.statePath ? ` (${node.statePath})` : ''}</title>
       <rect class="body" x=${x} y=${y} width=${width} height=${height} rx="3"></rect>
       <rect class="norm-${node.norm}" x=${x} y=${y} width="4" height=${height}></rect>
-      ${lines.map(
-        (line, i) => svg`<text class=${i === 0 ? '' : 'detail'} x=${x + 10} y=${y + 17 + i * LINE_HEIGHT}>${line}</text>`,
-      )}
+      ${lines.map((line, i) => svg`<text class=${i === 0 ? '' : 'detail'} x=${x + 10} y=${y + 17 + i * LINE_HEIGHT}>${line}</text>`)}
     </g>`;
   }
 

@@ -58,16 +58,14 @@ export class ConfigPreviewView extends PanelElement<ConfigPreviewContract> {
     if (!result && !updating) {
       return emptyState(
         'No preview yet',
-        html`Open a MUNIT config and run <em>MUNIT: Preview Config</em> (or use the code lens): as you edit, this shows
-          what the edited settings make of your images.`,
+        html`Open a MUNIT config and run <em>MUNIT: Preview Config</em> (or use the code lens): as you edit, this shows what the edited settings make of your
+          images.`,
       );
     }
     return html`
       <header>
         <h2>${this.ui.configPath ? baseName(this.ui.configPath) : 'Config'}: preview of the edited text</h2>
-        ${updating
-          ? html`<vscode-progress-bar indeterminate aria-label="updating"></vscode-progress-bar><span class="busy">updating…</span>`
-          : nothing}
+        ${updating ? html`<vscode-progress-bar indeterminate aria-label="updating"></vscode-progress-bar><span class="busy">updating…</span>` : nothing}
       </header>
       ${result ? this.renderResult(result) : nothing}
     `;
@@ -75,12 +73,14 @@ export class ConfigPreviewView extends PanelElement<ConfigPreviewContract> {
 
   private renderResult(result: ConfigPreviewResult) {
     return html`
-      ${result.problems.length > 0
-        ? html`<h2 class="error">Problems</h2>
-            <ul class="problems">
-              ${result.problems.map((p) => html`<li class="error">${p}</li>`)}
-            </ul>`
-        : html`<p class="muted">No problems.</p>`}
+      ${
+        result.problems.length > 0
+          ? html`<h2 class="error">Problems</h2>
+              <ul class="problems">
+                ${result.problems.map((p) => html`<li class="error">${p}</li>`)}
+              </ul>`
+          : html`<p class="muted">No problems.</p>`
+      }
       ${images(
         'Translations with the edited inference settings',
         result.translations,
@@ -97,10 +97,11 @@ function images(title: string, items: { label: string; png: string }[], detail?:
     ${detail ? html`<p class="muted">${detail}</p>` : nothing}
     <div class="images">
       ${items.map(
-        (item) => html`<figure>
-          <figcaption>${item.label}</figcaption>
-          <img class="pixels" alt=${item.label} src=${pngSrc(item.png)} />
-        </figure>`,
+        (item) =>
+          html`<figure>
+            <figcaption>${item.label}</figcaption>
+            <img class="pixels" alt=${item.label} src=${pngSrc(item.png)} />
+          </figure>`,
       )}
     </div>`;
 }

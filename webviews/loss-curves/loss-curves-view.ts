@@ -135,22 +135,14 @@ export class LossCurvesView extends PanelElement<LossCurvesContract> {
     if (this.runs.length === 0) {
       return emptyState(
         'No loss curves yet',
-        html`Start training (<em>MUNIT: Start Training</em>) to see live curves, or
-          <a href="#" @click=${this.addRun}>open a past run's metrics</a>.`,
+        html`Start training (<em>MUNIT: Start Training</em>) to see live curves, or <a href="#" @click=${this.addRun}>open a past run's metrics</a>.`,
       );
     }
     return html`
       <div class="toolbar">
         <label class="smoothing"
           >Smoothing
-          <input
-            type="range"
-            min="0"
-            max="0.99"
-            step="0.01"
-            .value=${String(this.ui.smoothing)}
-            @input=${this.onSmoothing}
-          />
+          <input type="range" min="0" max="0.99" step="0.01" .value=${String(this.ui.smoothing)} @input=${this.onSmoothing} />
           <output>${this.ui.smoothing.toFixed(2)}</output></label
         >
         <vscode-checkbox label="Log scale" .checked=${this.ui.logScale} @change=${this.onLogScale}></vscode-checkbox>
@@ -172,33 +164,28 @@ export class LossCurvesView extends PanelElement<LossCurvesContract> {
     return html`<div class="runs">
         <span class="muted">iteration ${at(0) ?? '–'}</span>
         ${this.runs.map(
-          (run, r) => html`<span
-            >${swatch(seriesColor(r, runCount, 0, 1))}${run.label}<button
-              class="remove"
-              title="Remove ${run.label}"
-              @click=${() => this.removeRun(run)}
-            >
-              ×
-            </button></span
-          >`,
+          (run, r) =>
+            html`<span
+              >${swatch(seriesColor(r, runCount, 0, 1))}${run.label}<button class="remove" title="Remove ${run.label}" @click=${() => this.removeRun(run)}>
+                ×
+              </button></span
+            >`,
         )}
       </div>
       <div class="legend">
         ${this.terms.map(
-          (term, t) => html`<div class="term">
-            <vscode-checkbox
-              data-term=${term}
-              label=${term}
-              .checked=${!this.ui.hidden.includes(term)}
-              @change=${() => this.toggleTerm(term)}
-            ></vscode-checkbox>
-            <span class="values"
-              >${this.runs.map(
-                (_, r) =>
-                  html`${swatch(seriesColor(r, runCount, t, termCount))}${formatValue(at(this.seriesIndex(r, t) + 1))} `,
-              )}</span
-            >
-          </div>`,
+          (term, t) =>
+            html`<div class="term">
+              <vscode-checkbox
+                data-term=${term}
+                label=${term}
+                .checked=${!this.ui.hidden.includes(term)}
+                @change=${() => this.toggleTerm(term)}
+              ></vscode-checkbox>
+              <span class="values"
+                >${this.runs.map((_, r) => html`${swatch(seriesColor(r, runCount, t, termCount))}${formatValue(at(this.seriesIndex(r, t) + 1))} `)}</span
+              >
+            </div>`,
         )}
       </div>`;
   }
@@ -334,14 +321,10 @@ export class LossCurvesView extends PanelElement<LossCurvesContract> {
   }
 
   private chartData(): uPlot.AlignedData {
-    const positive = (column: Column): Column =>
-      this.ui.logScale ? column.map((v) => (v !== null && v > 0 ? v : null)) : column;
+    const positive = (column: Column): Column => (this.ui.logScale ? column.map((v) => (v !== null && v > 0 ? v : null)) : column);
     const tables = this.runs.map((run): uPlot.AlignedData => {
       const gaps = () => new Array<number | null>(run.iterations.length).fill(null);
-      const columns = this.terms.flatMap((term) => [
-        positive(run.raw.get(term) ?? gaps()),
-        positive(run.smoothed.get(term)?.values ?? gaps()),
-      ]);
+      const columns = this.terms.flatMap((term) => [positive(run.raw.get(term) ?? gaps()), positive(run.smoothed.get(term)?.values ?? gaps())]);
       return [run.iterations, ...columns];
     });
     return tables.length === 1 ? tables[0]! : uPlot.join(tables);

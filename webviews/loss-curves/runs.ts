@@ -43,7 +43,9 @@ export class RunSeries {
       this.smoothed.get(term)!.push(y);
     }
     if (entry.changes && Object.keys(entry.changes).length > 0) {
-      const text = Object.entries(entry.changes).map(([k, v]) => `${k}=${v}`).join(' ');
+      const text = Object.entries(entry.changes)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ');
       this.changes.push({ iteration, text });
     }
   }

@@ -55,8 +55,8 @@ export class SamplesView extends PanelElement<SamplesContract> {
     if (this.steps.length === 0) {
       return emptyState(
         'No sample grids yet',
-        html`They appear every <code>image_display_iter</code> iterations once training runs
-          (<em>MUNIT: Start Training</em>), and from the numbered grids of a past run.`,
+        html`They appear every <code>image_display_iter</code> iterations once training runs (<em>MUNIT: Start Training</em>), and from the numbered grids of a
+          past run.`,
       );
     }
     const index = this.shownIndex();
@@ -65,25 +65,18 @@ export class SamplesView extends PanelElement<SamplesContract> {
       <div class="toolbar">
         <label class="step"
           ><span class="iteration">Iteration ${step.iteration}</span>
-          <input
-            type="range"
-            min="0"
-            max=${this.steps.length - 1}
-            .value=${String(index)}
-            @input=${this.onStep}
-            aria-label="Iteration"
+          <input type="range" min="0" max=${this.steps.length - 1} .value=${String(index)} @input=${this.onStep} aria-label="Iteration"
         /></label>
         <span class="muted">${index + 1} of ${this.steps.length}</span>
         <vscode-checkbox label="Follow live" .checked=${this.ui.followLive} @change=${this.onFollow}></vscode-checkbox>
       </div>
-      <p class="muted">
-        Rows: the inputs, their reconstructions, translations with fixed style codes, translations with random style codes.
-      </p>
+      <p class="muted">Rows: the inputs, their reconstructions, translations with fixed style codes, translations with random style codes.</p>
       ${step.grids.map(
-        (grid) => html`<figure>
-          <figcaption>${grid.name}</figcaption>
-          <img class="pixels" alt="${grid.name} at iteration ${step.iteration}" src=${pngSrc(grid.png)} @load=${upscale} />
-        </figure>`,
+        (grid) =>
+          html`<figure>
+            <figcaption>${grid.name}</figcaption>
+            <img class="pixels" alt="${grid.name} at iteration ${step.iteration}" src=${pngSrc(grid.png)} @load=${upscale} />
+          </figure>`,
       )}
     `;
   }

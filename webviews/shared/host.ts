@@ -1,14 +1,6 @@
 // The panel's side of the host connection: typed commands, requests answered by id (with a timeout so a lost answer
 // cannot hang the panel), notifications, and the state VS Code keeps across hiding and reloads.
-import type {
-  NotificationOf,
-  PanelContract,
-  RequestMethod,
-  RequestParams,
-  RequestResult,
-  ResponseMessage,
-  WebviewMessage,
-} from '../protocol.js';
+import type { NotificationOf, PanelContract, RequestMethod, RequestParams, RequestResult, ResponseMessage, WebviewMessage } from '../protocol.js';
 
 interface VsCodeApi {
   postMessage(message: unknown): void;

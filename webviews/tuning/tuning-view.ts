@@ -116,8 +116,7 @@ export class TuningView extends PanelElement<TuningContract> {
         <h2>Running job</h2>
         ${emptyState(
           'No training job is running',
-          html`Start one with <em>MUNIT: Start Training</em>; its loss weights, learning rate and intervals can then be
-            changed here while it trains.`,
+          html`Start one with <em>MUNIT: Start Training</em>; its loss weights, learning rate and intervals can then be changed here while it trains.`,
         )}
       </section>`;
     }
@@ -127,27 +126,27 @@ export class TuningView extends PanelElement<TuningContract> {
       <h2>Running job: ${baseName(job.runFolder)}</h2>
       <p class="muted">${job.state} · iteration ${job.iteration} of ${job.maxIter} · changes apply from the next iteration</p>
       ${SECTIONS.map(
-        (section) => html`<h2>${section.title}</h2>
-          <div class="fields">
-            ${keys.filter(section.matches).map(
-              // Text fields: a number field would flag lr = 0.0001 as off its step; valid() checks the values.
-              (key) => html`<label
-                >${key}
-                <vscode-textfield
-                  name=${key}
-                  .value=${this.edits[key] ?? String(settings[key])}
-                  ?invalid=${this.edits[key] !== undefined && !valid(key, this.edits[key]!)}
-                  @input=${(e: Event) => this.edit(key, (e.target as HTMLInputElement).value)}
-                ></vscode-textfield
-              ></label>`,
-            )}
-          </div>`,
+        (section) =>
+          html`<h2>${section.title}</h2>
+            <div class="fields">
+              ${keys.filter(section.matches).map(
+                // Text fields: a number field would flag lr = 0.0001 as off its step; valid() checks the values.
+                (key) =>
+                  html`<label
+                    >${key}
+                    <vscode-textfield
+                      name=${key}
+                      .value=${this.edits[key] ?? String(settings[key])}
+                      ?invalid=${this.edits[key] !== undefined && !valid(key, this.edits[key]!)}
+                      @input=${(e: Event) => this.edit(key, (e.target as HTMLInputElement).value)}
+                    ></vscode-textfield
+                  ></label>`,
+              )}
+            </div>`,
       )}
       <div class="toolbar">
         <vscode-button ?disabled=${!changes || Object.keys(changes).length === 0} @click=${this.apply}>Apply</vscode-button>
-        <vscode-button secondary ?disabled=${Object.keys(this.edits).length === 0} @click=${() => (this.edits = {})}
-          >Reset</vscode-button
-        >
+        <vscode-button secondary ?disabled=${Object.keys(this.edits).length === 0} @click=${() => (this.edits = {})}>Reset</vscode-button>
         ${this.applied ? html`<span class="muted">${this.applied}</span>` : nothing}
       </div>
     </section>`;
@@ -206,9 +205,7 @@ export class TuningView extends PanelElement<TuningContract> {
         ${this.busy ? html`<span class="busy">translating…</span>` : nothing}
       </div>
       ${this.error ? html`<p class="error">${this.error}</p>` : nothing}
-      ${this.ui.image
-        ? this.renderSliders()
-        : html`<p class="muted">Pick an image to translate (e.g. one of the run's test images).</p>`}
+      ${this.ui.image ? this.renderSliders() : html`<p class="muted">Pick an image to translate (e.g. one of the run's test images).</p>`}
     </section>`;
   }
 
@@ -216,28 +213,34 @@ export class TuningView extends PanelElement<TuningContract> {
     const t = this.translation;
     return html`
       <div class="preview">
-        ${t
-          ? html`<figure><figcaption>input</figcaption><img class="pixels" alt="input" src=${pngSrc(t.input)} /></figure>
-              <figure>
-                <figcaption>translated (${t.origin.kind} weights, iteration ${t.origin.iteration})</figcaption>
-                <img class="pixels output" alt="translation" src=${pngSrc(t.outputs[0]!.png)} />
-              </figure>`
-          : nothing}
+        ${
+          t
+            ? html`<figure>
+                  <figcaption>input</figcaption>
+                  <img class="pixels" alt="input" src=${pngSrc(t.input)} />
+                </figure>
+                <figure>
+                  <figcaption>translated (${t.origin.kind} weights, iteration ${t.origin.iteration})</figcaption>
+                  <img class="pixels output" alt="translation" src=${pngSrc(t.outputs[0]!.png)} />
+                </figure>`
+            : nothing
+        }
       </div>
       <div class="sliders">
         ${this.ui.style.map(
-          (v, i) => html`<label
-            ><span>s${i}</span>
-            <input
-              type="range"
-              min=${-STYLE_RANGE}
-              max=${STYLE_RANGE}
-              step="0.01"
-              .value=${String(v)}
-              aria-label="style dimension ${i}"
-              @input=${(e: Event) => this.setStyleValue(i, Number((e.target as HTMLInputElement).value))}
-            /><output>${v.toFixed(2)}</output></label
-          >`,
+          (v, i) =>
+            html`<label
+              ><span>s${i}</span>
+              <input
+                type="range"
+                min=${-STYLE_RANGE}
+                max=${STYLE_RANGE}
+                step="0.01"
+                .value=${String(v)}
+                aria-label="style dimension ${i}"
+                @input=${(e: Event) => this.setStyleValue(i, Number((e.target as HTMLInputElement).value))}
+              /><output>${v.toFixed(2)}</output></label
+            >`,
         )}
       </div>
     `;
