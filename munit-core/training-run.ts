@@ -30,8 +30,6 @@ import {
   sampleGridFile,
 } from './run-folder.js';
 
-export { runFolder };
-
 export interface TrainingRunOptions {
   configPath: string;
   /** Parent of the run folder (the reference's --output_path); default ./outputs. */

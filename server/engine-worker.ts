@@ -10,7 +10,7 @@ import { numberProblem } from '../munit-core/config/validate.js';
 import { isTunable, TUNABLE_KEYS } from '../munit-core/hyperparameters.js';
 import { demoConfigYaml, generateDemoDataset } from '../munit-core/data/demo-dataset.js';
 import { findReferenceCheckpoint, importTorchRun, referenceLogs } from '../munit-core/torch/import-run.js';
-import { runFolder } from '../munit-core/training-run.js';
+import { runFolder, runName } from '../munit-core/run-folder.js';
 import { checkConfigData, workspaceImages } from './confine.js';
 import type { EngineEvent, EngineMethod, EngineMethods, EngineReply, EngineRequest } from './engine-messages.js';
 import { ModelHost } from './model-host.js';
@@ -112,7 +112,7 @@ const handlers: Handlers = {
     for (const file of [from.gen, from.dis, from.optimizer]) if (file !== undefined) guard.check(file, 'source');
     const configPath = params.configPath ?? (from.runDir && guard.check(path.join(from.runDir, 'config.yaml'), 'config.yaml'));
     if (configPath === undefined) throw new Error(`${params.source}: no config.yaml beside the checkpoints; give the run's config (configPath)`);
-    const configName = path.basename(configPath).replace(/\.ya?ml$/i, '');
+    const configName = runName(configPath);
     const name = from.runDir ? path.basename(from.runDir) : configName === 'config' ? path.basename(path.dirname(configPath)) : configName;
     guard.checkTree(path.join(params.outputPath, name), 'run folder');
     let logs: string | false | undefined = params.logs;

@@ -10,7 +10,7 @@ import { AdaINGen } from '../munit-core/networks/generator.js';
 import { Rng } from '../munit-core/random.js';
 import { readSafetensors } from '../munit-core/safetensors.js';
 import { loadStateDict } from '../munit-core/state-dict.js';
-import { runFolder } from '../munit-core/training-run.js';
+import { CHECKPOINTS_FOLDER, runFolder } from '../munit-core/run-folder.js';
 import type { ModelOrigin, ModelSource } from './protocol.js';
 import type { TrainingJob } from './training-job.js';
 import type { PathGuard } from './workspace.js';
@@ -66,7 +66,7 @@ export class ModelHost {
     guard.checkTree(folder, 'run folder');
     const configFile = source.configPath ?? path.join(folder, 'config.yaml');
     const configText = fs.existsSync(configFile) ? fs.readFileSync(configFile, 'utf8') : '';
-    const checkpoints = path.join(folder, 'checkpoints');
+    const checkpoints = path.join(folder, CHECKPOINTS_FOLDER);
     const iteration = completeCheckpoints(checkpoints).at(-1);
     const key = JSON.stringify([folder, iteration ?? null, configText]);
     if (this.cached?.key === key) return this.cached;

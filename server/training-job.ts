@@ -3,9 +3,9 @@
 import * as fs from 'node:fs';
 import { MunitConfig } from '../munit-core/config/config.js';
 import { type Hyperparameters, isHyperparameter, TUNABLE_KEYS } from '../munit-core/hyperparameters.js';
-import { gridLabel, parseSampleGridFile } from '../munit-core/run-folder.js';
+import { gridLabel, parseSampleGridFile, runFolder } from '../munit-core/run-folder.js';
 import { NonFiniteLossError, MunitTrainer } from '../munit-core/trainer.js';
-import { LoggedMetrics, recordSettingsChange, runFolder, runTraining } from '../munit-core/training-run.js';
+import { LoggedMetrics, recordSettingsChange, runTraining } from '../munit-core/training-run.js';
 import {
   isActiveJob,
   type JobState,
