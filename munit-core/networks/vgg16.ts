@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readSafetensors, TensorMap } from '../safetensors.js';
 
 /** [name, in, out] in order; a max pool follows the last conv of each of the first four stages. */
-const LAYERS: [string, number, number][] = [
+export const VGG16_LAYERS: readonly (readonly [string, number, number])[] = [
   ['conv1_1', 3, 64],
   ['conv1_2', 64, 64],
   ['conv2_1', 64, 128],
@@ -44,7 +44,7 @@ export class Vgg16 {
    */
   static fromTensors(tensors: TensorMap, source: string): Vgg16 {
     return new Vgg16(
-      LAYERS.map(([name, inDim, outDim], i) => {
+      VGG16_LAYERS.map(([name, inDim, outDim], i) => {
         const keys = [name, `features.${TORCHVISION_INDEX[i]}`];
         const key = keys.find((k) => tensors.has(`${k}.weight`));
         if (!key) throw new Error(`${source}: VGG-16 weight '${name}.weight' (or 'features.${TORCHVISION_INDEX[i]}.weight') is missing`);

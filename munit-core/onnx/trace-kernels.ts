@@ -237,6 +237,17 @@ function filterGradientByConv(b: TraceBackend, inputs: Inputs, info: backend_uti
   });
 }
 
+function pool(b: TraceBackend, op: 'AveragePool' | 'MaxPool', x: TensorInfo, attrs: NamedAttrMap, extra: Record<string, number> = {}): TensorInfo {
+  const info = poolInfo(x.shape, attrs);
+  const name = b.graph.op(op, [nchw(b, x)], {
+    kernel_shape: [info.filterHeight, info.filterWidth],
+    strides: [info.strideHeight, info.strideWidth],
+    pads: onnxPads(info),
+    ...extra,
+  });
+  return result(b, name, info.outShape, 'float32', NCHW);
+}
+
 const kernels: Record<string, Kernel> = {
   Add: binary('Add'),
   Sub: binary('Sub'),
@@ -510,16 +521,7 @@ const kernels: Record<string, Kernel> = {
     if (info.outHeight * info.outWidth <= 1024 || strided) return result(b, filterGradientByIm2col(b, x, dy, info), filterShape, 'float32', OIHW);
     return result(b, filterGradient(b, x, dy, info), filterShape, 'float32', OIHW);
   },
-  AvgPool: (b, inputs, attrs) => {
-    const info = poolInfo(inputs.x.shape, attrs);
-    const name = b.graph.op('AveragePool', [nchw(b, inputs.x)], {
-      kernel_shape: [info.filterHeight, info.filterWidth],
-      strides: [info.strideHeight, info.strideWidth],
-      pads: onnxPads(info),
-      count_include_pad: 0,
-    });
-    return result(b, name, info.outShape, 'float32', NCHW);
-  },
+  AvgPool: (b, inputs, attrs) => pool(b, 'AveragePool', inputs.x, attrs, { count_include_pad: 0 }),
   AvgPoolGrad: (b, inputs, attrs) => {
     const inputShape = inputs.input.shape;
     const info = poolInfo(inputShape, attrs);
@@ -537,15 +539,7 @@ const kernels: Record<string, Kernel> = {
     });
     return result(b, name, inputShape, 'float32', NCHW);
   },
-  MaxPool: (b, inputs, attrs) => {
-    const info = poolInfo(inputs.x.shape, attrs);
-    const name = b.graph.op('MaxPool', [nchw(b, inputs.x)], {
-      kernel_shape: [info.filterHeight, info.filterWidth],
-      strides: [info.strideHeight, info.strideWidth],
-      pads: onnxPads(info),
-    });
-    return result(b, name, info.outShape, 'float32', NCHW);
-  },
+  MaxPool: (b, inputs, attrs) => pool(b, 'MaxPool', inputs.x, attrs),
   MaxPoolGrad: (b, inputs, attrs) => {
     const [n, h, w, c] = inputs.input.shape;
     const info = poolInfo(inputs.input.shape, attrs);

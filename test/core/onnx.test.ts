@@ -14,7 +14,7 @@ import { CompiledStep } from '../../munit-core/onnx/compiled-step.js';
 import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { MsImageDis } from '../../munit-core/networks/discriminator.js';
-import { Vgg16 } from '../../munit-core/networks/vgg16.js';
+import { Vgg16, VGG16_LAYERS } from '../../munit-core/networks/vgg16.js';
 import { loadStateDict } from '../../munit-core/state-dict.js';
 import { MunitTrainer, NonFiniteLossError } from '../../munit-core/trainer.js';
 import { runTraining } from '../../munit-core/training-run.js';
@@ -306,23 +306,8 @@ describe('the compiled engine', () => {
   it('with the VGG-16 perceptual loss: one iteration on onnxruntime equals tfjs, every loss term and gradient', async () => {
     // Random VGG-16 weights (He-scaled, so relu5_3 is neither zero nor huge).
     const rng = seeded(11);
-    const layers: [string, number, number][] = [
-      ['conv1_1', 3, 64],
-      ['conv1_2', 64, 64],
-      ['conv2_1', 64, 128],
-      ['conv2_2', 128, 128],
-      ['conv3_1', 128, 256],
-      ['conv3_2', 256, 256],
-      ['conv3_3', 256, 256],
-      ['conv4_1', 256, 512],
-      ['conv4_2', 512, 512],
-      ['conv4_3', 512, 512],
-      ['conv5_1', 512, 512],
-      ['conv5_2', 512, 512],
-      ['conv5_3', 512, 512],
-    ];
     const tensors: TensorMap = new Map();
-    for (const [name, i, o] of layers) {
+    for (const [name, i, o] of VGG16_LAYERS) {
       const scale = Math.sqrt(6 / (9 * i));
       tensors.set(`${name}.weight`, { dtype: 'F32', shape: [o, i, 3, 3], data: Float32Array.from({ length: o * i * 9 }, () => (rng() * 2 - 1) * scale) });
       tensors.set(`${name}.bias`, { dtype: 'F32', shape: [o], data: Float32Array.from({ length: o }, () => (rng() * 2 - 1) * 0.1) });
