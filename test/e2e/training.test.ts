@@ -1,6 +1,8 @@
 // What a person does with the extension, in a real VS Code (code-server + Chromium), in one window: create the demo
 // project and train it from the command palette, watch the status bar and the panels, hover an image, tune the job,
-// stop it, and survive a killed server. Each step builds on the previous one. Screenshots go to test-results/e2e/.
+// stop it, and survive a killed server. Each test first establishes what it needs (the demo project, a running job, a
+// checkpoint, an open panel), so it also passes alone or after a failed one; in order, each finds it done already.
+// Screenshots go to test-results/e2e/.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -37,22 +39,60 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     await wb?.close();
   });
 
+  const createDemoProject = async () => {
+    await runCommand(wb.page, 'MUNIT: Create Demo Project');
+    await eventually('demo.yaml', () => (fs.existsSync(config()) ? true : undefined), 120_000);
+    fs.writeFileSync(config(), shortenConfig(fs.readFileSync(config(), 'utf8')));
+  };
+  const demoProject = async () => {
+    if (!fs.existsSync(config())) await createDemoProject();
+  };
+  const idle = () => status.locator('.codicon-circuit-board');
+  /** A job that has logged at least two iterations: resumed if paused, started if none runs. */
+  const training = async () => {
+    await demoProject();
+    if (await status.locator('.codicon-debug-pause').count()) await runCommand(wb.page, 'MUNIT: Resume Training');
+    else if (await idle().count()) await runCommand(wb.page, 'MUNIT: Start Training');
+    await eventually('a running job', async () => ((await shownIteration()) >= 2 ? true : undefined), 120_000);
+  };
+  const noJob = async () => {
+    if (await idle().count()) return;
+    await runCommand(wb.page, 'MUNIT: Stop Training');
+    await idle().waitFor({ timeout: 120_000 });
+  };
+  const checkpointFiles = () => {
+    const dir = path.join(runFolder(), 'checkpoints');
+    return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  };
+  const hasCheckpoint = () => checkpointFiles().some((f) => /^gen_\d{8}\.safetensors$/.test(f));
+  /** A saved checkpoint and no job running, so that model requests answer from the checkpoint. */
+  const checkpointOnly = async () => {
+    if (!hasCheckpoint()) {
+      await training();
+      await eventually('a checkpoint', () => (hasCheckpoint() ? true : undefined), 120_000);
+    }
+    await noJob();
+  };
+  const panelOpen = async (tab: string, command: string) => {
+    if (!(await wb.page.locator('.tabs-container .tab', { hasText: tab }).count())) await runCommand(wb.page, command);
+  };
+
   // What the window looked like at the end of each step, for whoever reads a failure.
   afterEach(async (t) => {
     await screenshot(wb.page, `steps/${t.name.replace(/[^\w]+/g, '-').slice(0, 60)}`);
   });
 
   test('Create Demo Project writes the data and the config and opens it', async () => {
-    await runCommand(wb.page, 'MUNIT: Create Demo Project');
-    await eventually('demo.yaml', () => (fs.existsSync(config()) ? true : undefined), 120_000);
+    await createDemoProject();
     assert.equal(fs.readdirSync(path.join(wb.workspace, 'munit-demo/data/trainA')).length, 1000);
-    fs.writeFileSync(config(), shortenConfig(fs.readFileSync(config(), 'utf8')));
     await wb.page.locator('.tabs-container .tab', { hasText: 'demo.yaml' }).waitFor();
     await status.locator('.codicon-circuit-board').waitFor({ timeout: 60_000 });
     await screenshot(wb.page, 'demo-project');
   });
 
   test('Stop Training is hidden while nothing trains', async () => {
+    await demoProject();
+    await noJob();
     await wb.page.keyboard.press('F1');
     await wb.page.locator('.quick-input-widget input').fill('>MUNIT: Stop Training');
     await wb.page.waitForTimeout(1000);
@@ -61,6 +101,8 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('Start Training from the palette: metrics reach the status bar and the loss curves', async () => {
+    await demoProject();
+    await noJob();
     await runCommand(wb.page, 'MUNIT: Start Training');
     await eventually('metrics in the status bar', async () => ((await shownIteration()) >= 2 ? true : undefined), 120_000);
     assert.match((await status.textContent()) ?? '', /MUNIT \d+\/500 · [\d.]+ it\/s · loss [\d.]+/);
@@ -74,6 +116,7 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('Pause and Resume Training hold and continue the job, each offered only when it applies', async () => {
+    await training();
     await runCommand(wb.page, 'MUNIT: Pause Training');
     await status.locator('.codicon-debug-pause').waitFor({ timeout: 60_000 });
     // The iteration in flight when the pause arrived still finishes and may be logged.
@@ -86,6 +129,7 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('Tune Running Job changes a loss weight, applied live and recorded in metrics.jsonl', async () => {
+    await training();
     await runCommand(wb.page, 'MUNIT: Tune Running Job', /^recon_x_w/);
     // The value box replaces the pick in the same widget: wait for its prompt, not just for an input.
     await wb.page.locator('.quick-input-widget', { hasText: 'New value of recon_x_w' }).waitFor({ state: 'visible', timeout: 30_000 });
@@ -117,6 +161,7 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('Show Architecture draws the groups of both networks', async () => {
+    await demoProject();
     await runCommand(wb.page, 'MUNIT: Show Architecture');
     const frame = await webviewFrame(wb.page, 'Architecture: demo', 'Architecture');
     const group = (id: string) => frame.locator(`[data-group-id="${id}"]`);
@@ -129,14 +174,22 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('clicking a layer in the architecture opens its activations', async () => {
+    await demoProject();
+    await panelOpen('Architecture: demo', 'MUNIT: Show Architecture');
     const architecture = await webviewFrame(wb.page, 'Architecture: demo', 'Architecture');
     await architecture.locator('.node.inspectable[data-node-id^="gen_a/enc_content"]').first().click();
     const activations = await webviewFrame(wb.page, 'Activations: demo', 'Activations');
-    await activations.locator('munit-activations img.tiles').waitFor({ timeout: 60_000 });
+    const tiles = activations.locator('munit-activations img.tiles');
+    await tiles.waitFor({ timeout: 60_000 });
+    // The maps of the clicked layer, decoded, with a row of statistics per channel.
+    assert.match((await tiles.getAttribute('alt')) ?? '', /^feature maps of gen_a\/enc_content/);
+    await eventually('the tiles decoded', async () => ((await tiles.evaluate((el) => (el as HTMLImageElement).naturalWidth)) > 0 ? true : undefined), 30_000);
+    assert.ok((await activations.locator('munit-activations .stats tbody tr').count()) >= 8, 'a statistics row per channel');
     await screenshot(wb.page, 'activations');
   });
 
   test('Show Samples, Preview Config and the Tuning panel show their data', async () => {
+    await training();
     await eventually('a numbered sample grid', () => (fs.existsSync(path.join(runFolder(), 'images/gen_a2b_train_00000004.png')) ? true : undefined), 120_000);
     // [command, page title, what shows that the host sent the panel its data]
     const panels: [string, string, string][] = [
@@ -148,7 +201,18 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
       if (title === 'Config Preview') await wb.page.locator('.tabs-container .tab', { hasText: 'demo.yaml' }).click();
       await runCommand(wb.page, command);
       const frame = await webviewFrame(wb.page, `${title}: demo`, title);
-      await frame.locator(shown).first().waitFor({ state: 'attached', timeout: 60_000 });
+      const image = frame.locator(shown).first();
+      await image.waitFor({ state: 'attached', timeout: 60_000 });
+      await eventually(
+        `${title}: an image decoded`,
+        async () => ((await image.evaluate((el) => (el as HTMLImageElement).naturalWidth)) > 0 ? true : undefined),
+        30_000,
+      );
+      // The sample grids are the four of the newest saved iteration, labelled.
+      if (title === 'Samples') {
+        const labels = await frame.locator('munit-samples img').evaluateAll((els) => els.map((el) => el.getAttribute('alt') ?? ''));
+        assert.deepEqual(labels.map((l) => l.replace(/ at iteration \d+$/, '')).sort(), ['a2b_test', 'a2b_train', 'b2a_test', 'b2a_train'], labels.join(', '));
+      }
       await screenshot(wb.page, title.toLowerCase().replace(' ', '-'));
     }
     await runCommand(wb.page, 'MUNIT: Tune Running Job', 'Open the Tuning panel');
@@ -158,6 +222,7 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('hovering an image path shows its translations', async () => {
+    await training();
     await openFile(wb, 'notes.txt');
     await hoverImagePath(wb);
     const hover = wb.page.locator('.monaco-hover', { hasText: '00003.png' });
@@ -167,6 +232,7 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('Translate Image... writes translations of a picked image', async () => {
+    await demoProject();
     await runCommand(wb.page, 'MUNIT: Translate Image...');
     // code-server's open dialog is a quick input that takes a path, once it has shown its starting folder.
     const input = wb.page.locator('.quick-input-widget input');
@@ -181,17 +247,15 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('Stop Training stops the job and hides the command again', async () => {
+    await training();
     await wb.page.keyboard.press('Escape');
     await runCommand(wb.page, 'MUNIT: Stop Training');
-    await status.locator('.codicon-circuit-board').waitFor({ timeout: 120_000 });
-    const checkpoints = fs.readdirSync(path.join(runFolder(), 'checkpoints'));
-    assert.ok(
-      checkpoints.some((f) => /^gen_\d{8}\.safetensors$/.test(f)),
-      checkpoints.join(', '),
-    );
+    await idle().waitFor({ timeout: 120_000 });
+    assert.ok(hasCheckpoint(), checkpointFiles().join(', '));
   });
 
   test('a killed server is restarted by the client and answers again', async () => {
+    await checkpointOnly();
     const [server] = wb.processes(/dist\/server\.js.*--node-ipc/);
     assert.ok(server, 'the language server runs below code-server');
     process.kill(server.pid, 'SIGKILL');
@@ -218,6 +282,9 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   });
 
   test('after a window reload the panels come back with their runs', async () => {
+    await checkpointOnly();
+    await panelOpen('Loss Curves: demo', 'MUNIT: Open Loss Curves');
+    await panelOpen('Architecture: demo', 'MUNIT: Show Architecture');
     // The command, not a browser reload: it lets the workbench save its editors first, as a person's reload does.
     const reloaded = wb.page.waitForEvent('load');
     await runCommand(wb.page, 'Developer: Reload Window');

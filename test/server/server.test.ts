@@ -206,15 +206,21 @@ describe('the MUNIT server over stdio', () => {
   });
 
   describe('a training job', () => {
-    let configPath: string;
-    let job: P.JobStatus;
-
-    before(async () => {
-      configPath = writeConfig('job', { ...FAST, max_iter: 400, image_display_iter: 3, snapshot_save_iter: 4 });
-      job = await server.connection.sendRequest(P.StartTraining.type, { configPath });
-    });
+    let written: string | undefined;
+    const jobConfig = () => (written ??= writeConfig('job', { ...FAST, max_iter: 400, image_display_iter: 3, snapshot_save_iter: 4 }));
+    /**
+     * The job of this block, running: each test asks for it, so that it stands alone (run by itself, or after a
+     * failed one). In order, the first test starts it and the others find it running.
+     */
+    const runningJob = async (): Promise<P.JobStatus> => {
+      const jobs: P.JobStatus[] = await server.connection.sendRequest(P.ListJobs.type, undefined);
+      const found = jobs.find((j) => j.configPath === jobConfig() && P.isActiveJob(j.state) && j.state !== 'stopping');
+      if (found?.state === 'paused') return server.connection.sendRequest(P.ResumeTraining.type, { jobId: found.jobId });
+      return found ?? server.connection.sendRequest(P.StartTraining.type, { configPath: jobConfig() });
+    };
 
     it('starts and streams metrics with every loss term, and samples as labelled PNG grids', async () => {
+      const job = await runningJob();
       assert.equal(job.state, 'running');
       assert.equal(job.runFolder, path.join(workspace, 'outputs', 'job'));
       const m = await metricsAt(job.jobId, 2);
@@ -233,6 +239,7 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('answers hover and completion while a step is in flight', async () => {
+      const job = await runningJob();
       const uri = openDocument(path.join(workspace, 'during.yaml'), demoConfigYaml(dataRoot, SIZE));
       for (let k = 0; k < 3; k++) {
         await server.next(P.Metrics.type, (p) => p.jobId === job.jobId);
@@ -247,6 +254,8 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('translates and shows activations with the live weights', async () => {
+      await runningJob();
+      const configPath = jobConfig();
       const image = path.join(dataRoot, 'testA', fs.readdirSync(path.join(dataRoot, 'testA'))[0]);
       const t = await server.connection.sendRequest(P.Translate.type, { configPath, image, direction: 'a2b', style: { kind: 'random', count: 3, seed: 1 } });
       assert.equal(t.origin.kind, 'live');
@@ -280,6 +289,7 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('applies a loss weight changed live from the next iteration and records it', async () => {
+      const job = await runningJob();
       const result = await server.connection.sendRequest(P.UpdateHyperparameters.type, {
         jobId: job.jobId,
         changes: { recon_x_w: 3, image_display_iter: 1000 },
@@ -310,6 +320,7 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('pauses, resumes and stops with a checkpoint', async () => {
+      const job = await runningJob();
       const paused = await server.connection.sendRequest(P.PauseTraining.type, { jobId: job.jobId });
       assert.equal(paused.state, 'paused');
       const count = server.received.get(P.Metrics.method)!.length;
@@ -326,6 +337,16 @@ describe('the MUNIT server over stdio', () => {
     });
 
     it('answers from the checkpoint after the job, and previews an edited config', async () => {
+      // After the stop above; alone, a job that has run and stopped with a checkpoint.
+      const jobs: P.JobStatus[] = await server.connection.sendRequest(P.ListJobs.type, undefined);
+      const active = jobs.find((j) => j.configPath === jobConfig() && P.isActiveJob(j.state));
+      if (active) await server.connection.sendRequest(P.StopTraining.type, { jobId: active.jobId });
+      if (!completeCheckpoints(path.join(workspace, 'outputs', 'job', 'checkpoints')).length) {
+        const job = await server.connection.sendRequest(P.StartTraining.type, { configPath: jobConfig() });
+        await metricsAt(job.jobId, 1);
+        await server.connection.sendRequest(P.StopTraining.type, { jobId: job.jobId });
+      }
+      const configPath = jobConfig();
       const image = path.join(dataRoot, 'testB', fs.readdirSync(path.join(dataRoot, 'testB'))[0]);
       const t = await server.connection.sendRequest(P.Translate.type, { configPath, image, direction: 'b2a', style: { kind: 'random', count: 1 } });
       assert.equal(t.origin.kind, 'checkpoint');
