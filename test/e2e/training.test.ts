@@ -1,7 +1,8 @@
 // What a person does with the extension, in a real VS Code (code-server + Chromium), in one window: create the demo
 // project and train it from the command palette, watch the status bar and the panels, hover an image, tune the job,
 // stop it, and survive a killed server. Each test first establishes what it needs (the demo project, a running job, a
-// checkpoint, an open panel), so it also passes alone or after a failed one; in order, each finds it done already.
+// checkpoint, an open panel), so that one failed step does not take down the ones after it; in order, each finds it
+// done already.
 // Screenshots go to test-results/e2e/.
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -44,15 +45,23 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     await eventually('demo.yaml', () => (fs.existsSync(config()) ? true : undefined), 120_000);
     fs.writeFileSync(config(), shortenConfig(fs.readFileSync(config(), 'utf8')));
   };
+  const idle = () => status.locator('.codicon-circuit-board');
+  const pausedIcon = () => status.locator('.codicon-debug-pause');
+  /** The demo project, and the server up: idle, or with a job running or paused. */
   const demoProject = async () => {
     if (!fs.existsSync(config())) await createDemoProject();
+    const up = async () => (await idle().count()) > 0 || (await pausedIcon().count()) > 0 || Number.isFinite(await shownIteration());
+    await eventually('the server', async () => ((await up()) ? true : undefined), 120_000);
   };
-  const idle = () => status.locator('.codicon-circuit-board');
   /** A job that has logged at least two iterations: resumed if paused, started if none runs. */
   const training = async () => {
     await demoProject();
-    if (await status.locator('.codicon-debug-pause').count()) await runCommand(wb.page, 'MUNIT: Resume Training');
-    else if (await idle().count()) await runCommand(wb.page, 'MUNIT: Start Training');
+    if (await pausedIcon().count()) await runCommand(wb.page, 'MUNIT: Resume Training');
+    else if (await idle().count()) {
+      // Start Training trains the config in the active editor.
+      await openFile(wb, 'demo.yaml');
+      await runCommand(wb.page, 'MUNIT: Start Training');
+    }
     await eventually('a running job', async () => ((await shownIteration()) >= 2 ? true : undefined), 120_000);
   };
   const noJob = async () => {
@@ -64,12 +73,16 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     const dir = path.join(runFolder(), 'checkpoints');
     return fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   };
-  const hasCheckpoint = () => checkpointFiles().some((f) => /^gen_\d{8}\.safetensors$/.test(f));
-  /** A saved checkpoint and no job running, so that model requests answer from the checkpoint. */
+  /** A generator checkpoint of at least this iteration. */
+  const hasCheckpoint = (from = 1) => checkpointFiles().some((f) => Number(/^gen_(\d{8})\.safetensors$/.exec(f)?.[1] ?? 0) >= from);
+  /**
+   * No job running, and a checkpoint of iteration 12 or later (with log_iter 2, at least six logged points), so that
+   * model requests answer from the checkpoint and the loss curves have a history.
+   */
   const checkpointOnly = async () => {
-    if (!hasCheckpoint()) {
+    if (!hasCheckpoint(12)) {
       await training();
-      await eventually('a checkpoint', () => (hasCheckpoint() ? true : undefined), 120_000);
+      await eventually('a checkpoint of iteration 12', () => (hasCheckpoint(12) ? true : undefined), 180_000);
     }
     await noJob();
   };
@@ -118,7 +131,7 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
   test('Pause and Resume Training hold and continue the job, each offered only when it applies', async () => {
     await training();
     await runCommand(wb.page, 'MUNIT: Pause Training');
-    await status.locator('.codicon-debug-pause').waitFor({ timeout: 60_000 });
+    await pausedIcon().waitFor({ timeout: 60_000 });
     // The iteration in flight when the pause arrived still finishes and may be logged.
     await wb.page.waitForTimeout(3000);
     const paused = await shownIteration();
