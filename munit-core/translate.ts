@@ -1,7 +1,6 @@
-// Translation between domains: content of the input, style sampled from the prior or taken from an example.
+// Translation between domains: the content of the input decoded with given style codes, on either engine.
 import * as tf from '@tensorflow/tfjs-core';
 import { AdaINGen } from './networks/generator.js';
-import { Rng } from './random.js';
 
 /**
  * Translates `x` (NHWC in [-1, 1]) from the source generator's domain to the target's, once per style code.
@@ -21,18 +20,8 @@ export function translateWithStyles(source: AdaINGen, target: AdaINGen, x: tf.Te
   });
 }
 
-/** Multimodal translation with `numStyles` codes drawn from N(0, I). */
-export function translateRandom(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, numStyles: number, rng: Rng): tf.Tensor4D {
-  return tf.tidy(() => translateWithStyles(source, target, x, rng.normal([numStyles, target.styleDim]) as tf.Tensor2D));
-}
-
-/** Example-guided translation: the style is the target encoder's style code of `example` (one image, [1, H, W, C]). */
-export function translateLike(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, example: tf.Tensor4D): tf.Tensor4D {
-  return tf.tidy(() => translateWithStyles(source, target, x, target.encodeStyle(example)));
-}
-
 /**
- * What runs a translation: the functions above, eagerly on tfjs or compiled into graphs on onnxruntime
+ * What runs a translation: translateWithStyles and the style encoder, eagerly on tfjs or compiled into graphs on onnxruntime
  * (onnx/compiled-translator.ts). The caller owns the tensors returned; the generators' weights are read at each call,
  * so a live training job's newest weights are used.
  */

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { AdaINGen } from '../networks/generator.js';
 import { translateWithStyles, Translator } from '../translate.js';
-import { bindParams, CompiledFunction, InputSpec, paramFeed } from './compile.js';
+import { bindParams, CompiledFunction, paramFeed } from './compile.js';
 import type { SessionOptions } from './session.js';
 import { traceBackend } from './trace-backend.js';
 
@@ -27,46 +27,13 @@ export class CompiledTranslator implements Translator {
   }
 
   translate(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): Promise<tf.Tensor4D> {
-    const inputs = [
-      { name: 'x', shape: x.shape },
-      { name: 'styles', shape: styles.shape },
-    ];
-    const key = JSON.stringify(['translate', x.shape, styles.shape, [source.inputDim, source.options], [target.inputDim, target.options]]);
-    return this.run(
-      key,
-      inputs,
-      (tensors) => {
-        // Fresh generators of the same architecture, weights bound to graph inputs: the one definition of the model.
-        const [s, t] = [new AdaINGen(source.inputDim, source.options), new AdaINGen(target.inputDim, target.options)];
-        try {
-          bindParams(traceBackend(), s.params, 'source.');
-          bindParams(traceBackend(), t.params, 'target.');
-          return translateWithStyles(s, t, tensors.x as tf.Tensor4D, tensors.styles as tf.Tensor2D);
-        } finally {
-          s.dispose();
-          t.dispose();
-        }
-      },
-      this.feedsOf({ x, styles }, { 'source.': source, 'target.': target }),
+    return this.run(['translate', x.shape, styles.shape], { 'source.': source, 'target.': target }, { x, styles }, (g, t) =>
+      translateWithStyles(g['source.'], g['target.'], t.x as tf.Tensor4D, t.styles as tf.Tensor2D),
     ) as Promise<tf.Tensor4D>;
   }
 
   encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D> {
-    const key = JSON.stringify(['style', x.shape, gen.inputDim, gen.options]);
-    return this.run(
-      key,
-      [{ name: 'x', shape: x.shape }],
-      (tensors) => {
-        const g = new AdaINGen(gen.inputDim, gen.options);
-        try {
-          bindParams(traceBackend(), g.params, 'gen.');
-          return g.encodeStyle(tensors.x as tf.Tensor4D);
-        } finally {
-          g.dispose();
-        }
-      },
-      this.feedsOf({ x }, { 'gen.': gen }),
-    ) as Promise<tf.Tensor2D>;
+    return this.run(['style', x.shape], { 'gen.': gen }, { x }, (g, t) => g['gen.'].encodeStyle(t.x as tf.Tensor4D)) as Promise<tf.Tensor2D>;
   }
 
   /** Nodes of the graphs built so far (the benchmark prints it). */
@@ -79,22 +46,39 @@ export class CompiledTranslator implements Translator {
     for (const key of [...this.graphs.keys()]) this.evict(key);
   }
 
-  /** Runs the graph for `key`, tracing `fn` first if needed (it builds its networks, and frees them). */
+  /**
+   * Runs `fn` on `tensors` and the generators `gens` (by weight-name prefix) as a graph, traced on first use for this
+   * `what` (shapes) and these architectures. While tracing, `fn` gets fresh generators of the same architectures
+   * whose weights are graph inputs: the one definition of the model.
+   */
   private async run(
-    key: string,
-    inputs: InputSpec[],
-    fn: (inputs: Record<string, tf.Tensor>) => tf.Tensor,
-    feeds: (name: string) => tf.Tensor | Float32Array | undefined,
+    what: unknown[],
+    gens: Record<string, AdaINGen>,
+    tensors: Record<string, tf.Tensor>,
+    fn: (gens: Record<string, AdaINGen>, tensors: Record<string, tf.Tensor>) => tf.Tensor,
   ): Promise<tf.Tensor> {
+    const key = JSON.stringify([...what, Object.entries(gens).map(([prefix, g]) => [prefix, g.inputDim, g.options])]);
     let entry = this.graphs.get(key);
     if (entry) this.graphs.delete(key); // re-inserted below: the map's order is least recently used first
     entry ??= {
-      compiled: CompiledFunction.create(inputs, (tensors) => ({ y: fn(tensors) }), this.options),
+      compiled: CompiledFunction.create(
+        Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })),
+        (inputs) => {
+          const fresh = Object.fromEntries(Object.entries(gens).map(([prefix, g]) => [prefix, new AdaINGen(g.inputDim, g.options)]));
+          try {
+            for (const [prefix, g] of Object.entries(fresh)) bindParams(traceBackend(), g.params, prefix);
+            return { y: fn(fresh, inputs) };
+          } finally {
+            for (const g of Object.values(fresh)) g.dispose();
+          }
+        },
+        this.options,
+      ),
       last: Promise.resolve(),
     };
     this.graphs.set(key, entry);
     while (this.graphs.size > MAX_GRAPHS) this.evict(this.graphs.keys().next().value!);
-    const result = entry.compiled.then((compiled) => compiled.run(feeds));
+    const result = entry.compiled.then((compiled) => compiled.run(this.feedsOf(tensors, gens)));
     entry.last = result.catch(() => undefined);
     return (await result).y;
   }

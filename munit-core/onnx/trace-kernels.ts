@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util, registerKernel, slice_util, util } from '@tensorflow/tfjs-core';
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { defaultPerm, identityPerm, NCHW, OIHW, onnxDtype, TRACE_BACKEND, TraceBackend, TracedValue } from './trace-backend.js';
+import type { OnnxGraph } from './graph.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Kernel = (b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[];
@@ -149,6 +150,20 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
   );
 }
 
+/** x with the convolution's own zero padding (MUNIT's reflect padding is an op before it, already in x). */
+function paddedInput(g: OnnxGraph, xName: string, info: backend_util.Conv2DInfo): string {
+  const p = info.padInfo;
+  if (p.top + p.bottom + p.left + p.right === 0) return xName;
+  return g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' });
+}
+
+/** n images of `channels` x `pixels` values as one [channels, n * pixels] matrix for a GEMM (a reshape when n = 1). */
+function channelsByPixels(g: OnnxGraph, name: string, n: number, channels: number, pixels: number): string {
+  if (n === 1) return g.op('Reshape', [name, g.int64s([channels, pixels])]);
+  const byImage = g.op('Reshape', [name, g.int64s([n, channels, pixels])]);
+  return g.op('Reshape', [g.op('Transpose', [byImage], { perm: [1, 0, 2] }), g.int64s([channels, n * pixels])]);
+}
+
 /**
  * The filter gradient of a convolution, dW[o, c, i, j] = sum over n, y, x of dy[n, o, y, x] x[n, c, s y + i, s x + j]:
  * per tap (i, j) one strided Slice of x and one GEMM against dy, stacked into [co, ci, kh, kw].
@@ -166,14 +181,8 @@ function filterGradient(b: TraceBackend, xName: string, dyName: string, info: ba
     inChannels: ci,
     outChannels: co,
   } = info;
-  const p = info.padInfo;
-  const padded =
-    p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
-  // Batches fold into the GEMM's inner dimension: [c, n * Ho * Wo] (a reshape when n = 1).
-  const flat = (name: string, channels: number) =>
-    n === 1
-      ? g.op('Reshape', [name, g.int64s([channels, ho * wo])])
-      : g.op('Reshape', [g.op('Transpose', [name], { perm: [1, 0, 2, 3] }), g.int64s([channels, n * ho * wo])]);
+  const padded = paddedInput(g, xName, info);
+  const flat = (name: string, channels: number) => channelsByPixels(g, name, n, channels, ho * wo);
   const dy = flat(dyName, co);
   const taps: string[] = [];
   for (let i = 0; i < kh; i++) {
@@ -199,8 +208,7 @@ function filterGradientByIm2col(b: TraceBackend, xName: string, dyName: string, 
   const g = b.graph;
   const { filterHeight: kh, filterWidth: kw, outHeight: ho, outWidth: wo, batchSize: n, inChannels: ci, outChannels: co } = info;
   const p = info.padInfo;
-  const padded =
-    p.top + p.bottom + p.left + p.right > 0 ? g.op('Pad', [xName, g.int64s([0, 0, p.top, p.left, 0, 0, p.bottom, p.right])], { mode: 'constant' }) : xName;
+  const padded = paddedInput(g, xName, info);
   const taps = kh * kw;
   const oneHot = new Float32Array(taps * taps);
   for (let t = 0; t < taps; t++) oneHot[t * taps + t] = 1;
@@ -210,15 +218,8 @@ function filterGradientByIm2col(b: TraceBackend, xName: string, dyName: string, 
     strides: [info.strideHeight, info.strideWidth],
     dilations: [info.dilationHeight, info.dilationWidth],
   });
-  const rows = ci * taps;
-  const cols =
-    n === 1
-      ? g.op('Reshape', [windows, g.int64s([rows, ho * wo])])
-      : g.op('Reshape', [g.op('Transpose', [g.op('Reshape', [windows, g.int64s([n, rows, ho * wo])])], { perm: [1, 0, 2] }), g.int64s([rows, n * ho * wo])]);
-  const dy =
-    n === 1
-      ? g.op('Reshape', [dyName, g.int64s([co, ho * wo])])
-      : g.op('Reshape', [g.op('Transpose', [dyName], { perm: [1, 0, 2, 3] }), g.int64s([co, n * ho * wo])]);
+  const cols = channelsByPixels(g, windows, n, ci * taps, ho * wo);
+  const dy = channelsByPixels(g, dyName, n, co, ho * wo);
   return g.op('Reshape', [g.op('Gemm', [dy, cols], { transB: 1 }), g.int64s([co, ci, kh, kw])]);
 }
 
