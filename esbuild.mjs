@@ -13,7 +13,7 @@ const dist = path.resolve('dist');
  * copy of tfjs-core; that is fine because tfjs keeps its engine and kernel registries on globalThis. The extension's
  * `vscode` module is provided by the extension host.
  */
-const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'webgpu', 'vscode', 'onnxruntime-node'];
+const external = ['@tensorflow/tfjs-node', '@tensorflow/tfjs-node-gpu', 'sharp', 'webgpu', 'vscode', 'onnxruntime-node', 'koffi'];
 
 /** Node bundles. The server runs training in a worker thread, which is its own bundle. */
 const nodeEntries = [
@@ -55,6 +55,11 @@ function copyOnnxRuntime() {
     fs.cpSync(path.join(ort, item), path.join(target, 'onnxruntime-node', item), options);
   }
   fs.cpSync(path.join('node_modules', 'onnxruntime-common'), path.join(target, 'onnxruntime-common'), options);
+  // koffi calls onnxruntime's C API (munit-core/onnx/direct-session.ts): its loader and this platform's binary.
+  const koffi = path.join('node_modules', 'koffi');
+  for (const item of ['package.json', 'index.js', path.join('build', 'koffi', `${process.platform}_${process.arch}`)]) {
+    fs.cpSync(path.join(koffi, item), path.join(target, 'koffi', item), options);
+  }
 }
 
 const options = {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Command } from 'commander';
 import { CompiledStep } from './onnx/compiled-step.js';
 import { chooseEngine, EngineChoice, EngineName, parseEngineName } from './onnx/engine-choice.js';
-import { onnxThreadCount } from './onnx/session.js';
+import { onnxThreadCount, sessionBinding } from './onnx/session.js';
 import { CompiledTranslator } from './onnx/compiled-translator.js';
 import { describeBackend, initBackend } from './backend.js';
 import { Rng } from './random.js';
@@ -114,6 +114,7 @@ async function main(): Promise<void> {
   const result: Record<string, number | string> = {
     engine: engine.engine,
     engine_detail: engine.description,
+    ...(engine.engine === 'onnx' ? { binding: sessionBinding(engine.provider!).description } : {}),
     backend: info.choice,
     backend_detail: describeBackend(info),
   };
@@ -129,7 +130,9 @@ async function main(): Promise<void> {
     return nodes ? `   (${nodes} graph nodes, built and started in ${build} s)` : '';
   };
   if (!opts.json)
-    console.log(`engine: ${engine.description}\ntfjs backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`);
+    console.log(
+      `engine: ${engine.description}${result.binding ? `\nbinding: ${result.binding}` : ''}\ntfjs backend: ${describeBackend(info)}\n(median of ${opts.iters} after a warm-up; batch 1, reference widths)`,
+    );
   for (const size of opts.train) log(`train_${size}`, await benchTrain(settings, size, opts.iters, engine, extras), `training iteration (D+G) ${size}x${size}`);
   for (const size of opts.translate)
     log(`translate_${size}`, await benchTranslate(settings, size, opts.iters, engine, extras), `translation of one image ${size}x${size}`);

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { OnnxGraph } from './graph.js';
 import type { ParamEntry, ParamStore } from '../layers/params.js';
 import { inversePerm, permute } from './layout.js';
-import { createSession, floatTensor, ort, SessionOptions } from './session.js';
+import { createSession, GraphSession, SessionOptions } from './session.js';
 import { defaultPerm, identityPerm, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
@@ -78,7 +78,7 @@ export function tensorFeed(t: tf.Tensor, perm: readonly number[]): Float32Array 
 export class CompiledFunction {
   private constructor(
     readonly graph: OnnxGraph,
-    private readonly session: ort.InferenceSession,
+    private readonly session: GraphSession,
     private readonly shapes: Map<string, number[]>,
   ) {}
 
@@ -93,7 +93,7 @@ export class CompiledFunction {
       for (const [name, t] of Object.entries(outputs)) shapes.set(name, t.shape);
       return outputs;
     });
-    return new CompiledFunction(compiled, await createSession(compiled.toBytes(), options), shapes);
+    return new CompiledFunction(compiled, await createSession(compiled, options), shapes);
   }
 
   /**
@@ -101,23 +101,20 @@ export class CompiledFunction {
    * asked only for the inputs the graph reads.
    */
   async run(feeds: Record<string, tf.Tensor | Float32Array> | ((name: string) => tf.Tensor | Float32Array | undefined)): Promise<Record<string, tf.Tensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
     const lookup = typeof feeds === 'function' ? feeds : (name: string) => feeds[name];
-    for (const port of this.graph.inputs) {
+    const out = await this.session.run((port) => {
       const value = lookup(port.name);
-      if (value === undefined) throw new Error(`compiled function: no value for input '${port.name}'`);
-      ortFeeds[port.name] = floatTensor(value instanceof Float32Array ? value : tensorFeed(value, port.perm), port.dims);
-    }
-    const out = await this.session.run(ortFeeds);
+      return value === undefined || value instanceof Float32Array ? value : tensorFeed(value, port.perm);
+    });
     const result: Record<string, tf.Tensor> = {};
     for (const port of this.graph.outputs) {
-      const data = permute(out[port.name].data as Float32Array, port.dims, inversePerm(port.perm));
+      const data = permute(out[port.name] as Float32Array, port.dims, inversePerm(port.perm));
       result[port.name] = tf.tensor(data, this.shapes.get(port.name));
     }
     return result;
   }
 
   dispose(): void {
-    void this.session.release();
+    this.session.release();
   }
 }

@@ -20,7 +20,7 @@ import {
 import { bindParams, paramPerm, tensorFeed } from './compile.js';
 import type { OnnxGraph } from './graph.js';
 import { inversePerm, permute } from './layout.js';
-import { createSession, floatTensor, ort, scalarTensor, SessionOptions } from './session.js';
+import { createSession, GraphSession, PortData, SessionOptions } from './session.js';
 import { NCHW, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
@@ -43,7 +43,7 @@ interface Slot {
 }
 
 interface StepGraph {
-  session: ort.InferenceSession;
+  session: GraphSession;
   graph: OnnxGraph;
   /** What the graph was built for: a change of these rebuilds it. */
   key: string;
@@ -79,19 +79,18 @@ export class CompiledStep implements StepEngine {
   readonly name: string;
   private readonly slots: Slot[];
   /** The current weights and moments by graph name. */
-  private state = new Map<string, ort.Tensor>();
+  private state = new Map<string, Float32Array>();
   /**
-   * Buffers of the same shapes that a step writes its new weights and moments into (onnxruntime's pre-allocated
-   * outputs); a committed step swaps them with the state. Without them each step allocated and copied out every
-   * weight and moment once more: 360 MB at the reference widths.
+   * Buffers of the same shapes that a step writes its new weights and moments into; a committed step swaps them
+   * with the state. So a step allocates nothing, and on the C API copies nothing (360 MB at the reference widths).
    */
-  private readonly spare = new Map<string, ort.Tensor>();
+  private readonly spare = new Map<string, Float32Array>();
   /** Whether `state` is newer than the trainer's variables. */
   private ahead = false;
   private dis?: StepGraph;
   private gen?: StepGraph;
   /** The frozen VGG-16 weights of the perceptual loss (vgg_w > 0), by graph name. */
-  private readonly vgg: Map<string, ort.Tensor>;
+  private readonly vgg: Map<string, Float32Array>;
   /** Seconds spent tracing and starting sessions, for the benchmark. */
   buildSeconds = 0;
 
@@ -114,6 +113,11 @@ export class CompiledStep implements StepEngine {
     return step;
   }
 
+  /** How onnxruntime is called (its C API, or onnxruntime-node), for the training log and the benchmark. */
+  get binding(): string {
+    return this.gen?.session.binding ?? 'not started';
+  }
+
   /** Graph nodes per iteration (both graphs), for the benchmark. */
   get nodeCount(): number {
     return (this.dis?.graph.nodeCount ?? 0) + (this.gen?.graph.nodeCount ?? 0);
@@ -123,8 +127,7 @@ export class CompiledStep implements StepEngine {
     this.state.clear();
     for (const s of this.slots) {
       const perm = paramPerm(s.entry);
-      const dims = perm.map((a) => s.entry.variable.shape[a]);
-      [s.entry.variable, s.expAvg, s.expAvgSq].forEach((variable, i) => this.state.set(s.names[i], floatTensor(tensorFeed(variable, perm), dims)));
+      [s.entry.variable, s.expAvg, s.expAvgSq].forEach((variable, i) => this.state.set(s.names[i], tensorFeed(variable, perm)));
     }
     this.ahead = false;
   }
@@ -133,9 +136,9 @@ export class CompiledStep implements StepEngine {
     if (!this.ahead) return;
     for (const s of this.slots) {
       const inverse = inversePerm(paramPerm(s.entry));
+      const dims = paramPerm(s.entry).map((a) => s.entry.variable.shape[a]);
       [s.entry.variable, s.expAvg, s.expAvgSq].forEach((variable, i) => {
-        const t = this.state.get(s.names[i])!;
-        tf.tidy(() => variable.assign(tf.tensor(permute(t.data as Float32Array, t.dims, inverse), variable.shape)));
+        tf.tidy(() => variable.assign(tf.tensor(permute(this.state.get(s.names[i])!, dims, inverse), variable.shape)));
       });
     }
     this.ahead = false;
@@ -151,11 +154,11 @@ export class CompiledStep implements StepEngine {
     ] as const) {
       if (x.shape.join(',') !== shape.join(',')) throw new Error(`domain ${d} batch is [${x.shape}], but the compiled step was built for [${shape}]`);
     }
-    const images = { x_a: imageFeed(xA), x_b: imageFeed(xB) };
+    const images = { x_a: tensorFeed(xA, NCHW), x_b: tensorFeed(xB, NCHW) };
     // The same random stream as the eager step: two style codes for dis_update, then two for gen_update.
     const styles = [xA, xB, xA, xB].map((x) => {
       const s = t.randomStyles(x.shape[0]);
-      const feed = floatTensor(s.dataSync() as Float32Array, s.shape);
+      const feed = s.dataSync() as Float32Array;
       s.dispose();
       return feed;
     });
@@ -166,10 +169,10 @@ export class CompiledStep implements StepEngine {
       ...images,
       s_a: styles[0],
       s_b: styles[1],
-      gan_w: scalarTensor(h.gan_w),
+      gan_w: Float32Array.of(h.gan_w),
       ...this.adamFeeds(t.disOpt.settings, lr, t.disOpt.step + 1),
     });
-    const disLosses = DIS_LOSS_TERMS.map((n) => (disOut[n].data as Float32Array)[0]);
+    const disLosses = DIS_LOSS_TERMS.map((n) => disOut[n][0] as number);
     assertFiniteLosses(disLosses, 'discriminator step', DIS_LOSS_TERMS, t.iteration);
     this.commit('dis');
     t.disOpt.step += 1;
@@ -177,9 +180,9 @@ export class CompiledStep implements StepEngine {
     const terms = t.genTerms();
     const present = GEN_LOSS_TERMS.filter((n) => genTermPresent(n, terms));
     const gen = await this.graphFor('gen');
-    const weights = Object.fromEntries(LOSS_WEIGHT_KEYS.map((k) => [k, scalarTensor(h[k])]));
+    const weights = Object.fromEntries(LOSS_WEIGHT_KEYS.map((k) => [k, Float32Array.of(h[k])]));
     const genOut = await this.run(gen, { ...images, s_a: styles[2], s_b: styles[3], ...weights, ...this.adamFeeds(t.genOpt.settings, lr, t.genOpt.step + 1) });
-    const genValues = present.map((n) => (genOut[n].data as Float32Array)[0]);
+    const genValues = present.map((n) => genOut[n][0] as number);
     assertFiniteLosses(genValues, 'generator step', present, t.iteration);
     this.commit('gen');
     t.genOpt.step += 1;
@@ -197,31 +200,27 @@ export class CompiledStep implements StepEngine {
   dispose(): void {
     this.state.clear();
     this.spare.clear();
-    void this.dis?.session.release();
-    void this.gen?.session.release();
+    this.dis?.session.release();
+    this.gen?.session.release();
   }
 
-  private adamFeeds(settings: MunitTrainer['genOpt']['settings'], lr: number, step: number): Record<string, ort.Tensor> {
+  private adamFeeds(settings: MunitTrainer['genOpt']['settings'], lr: number, step: number): Record<string, Float32Array> {
     const { stepSize, sqrtBc2 } = adamStepFactors(settings, lr, step);
-    return { step_size: scalarTensor(stepSize), sqrt_bc2: scalarTensor(sqrtBc2) };
+    return { step_size: Float32Array.of(stepSize), sqrt_bc2: Float32Array.of(sqrtBc2) };
   }
 
-  private async run(graph: StepGraph, feeds: Record<string, ort.Tensor>): Promise<ort.InferenceSession.OnnxValueMapType> {
-    const all: Record<string, ort.Tensor> = { ...feeds };
-    for (const port of graph.graph.inputs) if (!(port.name in all)) all[port.name] = this.state.get(port.name) ?? this.vgg.get(port.name)!;
-    // New weights and moments go into the spare buffers; the losses into tensors onnxruntime allocates.
-    const fetches: Record<string, ort.Tensor | null> = {};
-    for (const port of graph.graph.outputs) {
-      const name = port.name.startsWith('new:') ? port.name.slice(4) : undefined;
-      if (name === undefined) {
-        fetches[port.name] = null;
-        continue;
-      }
-      let buffer = this.spare.get(name);
-      if (!buffer) this.spare.set(name, (buffer = floatTensor(new Float32Array(port.dims.reduce((a, b) => a * b, 1)), port.dims)));
-      fetches[port.name] = buffer;
-    }
-    return graph.session.run(all, fetches);
+  private run(graph: StepGraph, feeds: Record<string, Float32Array>): Promise<Record<string, PortData>> {
+    // New weights and moments go into the spare buffers; the losses into new ones.
+    return graph.session.run(
+      (port) => feeds[port.name] ?? this.state.get(port.name) ?? this.vgg.get(port.name),
+      (port) => {
+        if (!port.name.startsWith('new:')) return undefined;
+        const name = port.name.slice(4);
+        let buffer = this.spare.get(name);
+        if (!buffer) this.spare.set(name, (buffer = new Float32Array(port.dims.reduce((a, b) => a * b, 1))));
+        return buffer;
+      },
+    );
   }
 
   /** Takes the step's new weights and moments (written into the spare buffers) as the state. */
@@ -243,8 +242,8 @@ export class CompiledStep implements StepEngine {
     if (existing?.key === key) return existing;
     const started = performance.now();
     const traced = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
-    const session = await createSession(traced.toBytes(), this.options);
-    void existing?.session.release();
+    const session = await createSession(traced, this.options);
+    existing?.session.release();
     const graph = { session, graph: traced, key };
     if (group === 'gen') this.gen = graph;
     else this.dis = graph;
@@ -257,13 +256,6 @@ function genTermPresent(name: (typeof GEN_LOSS_TERMS)[number], terms: GenTerms):
   if (name.startsWith('loss_gen_cycrecon')) return terms.cyc;
   if (name.startsWith('loss_gen_vgg')) return terms.vgg;
   return true;
-}
-
-function imageFeed(x: tf.Tensor4D): ort.Tensor {
-  return floatTensor(
-    tensorFeed(x, NCHW),
-    NCHW.map((a) => x.shape[a]),
-  );
 }
 
 /**
@@ -305,17 +297,11 @@ function vggInputs(b: TraceBackend, real: Vgg16): Vgg16 {
 }
 
 /** The VGG-16 weights in the graph's layouts: fed at every generator step, computed once. */
-function vggFeeds(vgg: Vgg16 | undefined): Map<string, ort.Tensor> {
-  const feeds = new Map<string, ort.Tensor>();
+function vggFeeds(vgg: Vgg16 | undefined): Map<string, Float32Array> {
+  const feeds = new Map<string, Float32Array>();
   for (const l of vgg?.layers ?? []) {
-    feeds.set(
-      vggName(l, 'weight'),
-      floatTensor(
-        tensorFeed(l.w, OIHW),
-        OIHW.map((a) => l.w.shape[a]),
-      ),
-    );
-    feeds.set(vggName(l, 'bias'), floatTensor(l.b.dataSync() as Float32Array, l.b.shape));
+    feeds.set(vggName(l, 'weight'), tensorFeed(l.w, OIHW));
+    feeds.set(vggName(l, 'bias'), l.b.dataSync() as Float32Array);
   }
   return feeds;
 }

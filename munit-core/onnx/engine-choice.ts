@@ -79,7 +79,7 @@ export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, ch
   const started = performance.now();
   const step = await loaded.CompiledStep.create(trainer, shapes, { provider: choice.provider! });
   await trainer.useEngine(step);
-  return `${choice.description}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  return `${choice.description}; ${step.binding}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
 }
 
 /** What translates (`munit translate`, hovers, the tuning and config previews) on the chosen engine. */

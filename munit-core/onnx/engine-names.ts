@@ -9,3 +9,5 @@ export const ENGINE_NAMES: readonly EngineName[] = ['onnx', 'tfjs'];
 /** Forces an engine: `MUNIT_ENGINE=onnx|tfjs`; `MUNIT_ONNX_PROVIDER=cuda|webgpu|cpu` forces onnxruntime's provider. */
 export const ENGINE_ENV = 'MUNIT_ENGINE';
 export const PROVIDER_ENV = 'MUNIT_ONNX_PROVIDER';
+/** `MUNIT_ONNX_BINDING=direct|node`: onnxruntime's C API (the CPU default, no copies) or onnxruntime-node's binding. */
+export const BINDING_ENV = 'MUNIT_ONNX_BINDING';

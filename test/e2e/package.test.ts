@@ -56,6 +56,18 @@ test('the VSIX holds the bundles, sharp and onnxruntime, installs into code-serv
       (JSON.parse(backends) as { name: string }[]).some((b) => b.name === 'cpu'),
       backends,
     );
+    // koffi (the C API binding that writes outputs in place) loads from there too, with onnxruntime's library.
+    const koffi = path.join(extensions, installed, 'dist', 'node_modules', 'koffi');
+    const lib = path.join(ort, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime.so.1');
+    const version = execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const k = require(${JSON.stringify(koffi)}); const api = k.load(${JSON.stringify(lib)}).func('void *OrtGetApiBase()')(); console.log(k.call(k.decode(api, k.array('void *', 2))[1], k.proto('const char *V()')))`,
+      ],
+      { cwd: tmp, encoding: 'utf8' },
+    );
+    assert.equal(version.trim(), '1.30.0');
 
     // The installed server runs from the extension folder alone (it is outside the repository, so only
     // dist/node_modules can provide sharp): initialize, then a request that decodes an image.

@@ -1,0 +1,150 @@
+// The two ways of running a compiled graph: onnxruntime's C API (the CPU default, outputs written in the caller's
+// buffers) and onnxruntime-node. Both give the same values; the C API reads views at an offset, writes in place,
+// checks sizes, frees what each run creates, and says clearly when it is misused.
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BINDING_ENV } from '../../munit-core/onnx/engine-names.js';
+import { OnnxGraph } from '../../munit-core/onnx/graph.js';
+import { createSession, sessionBinding } from '../../munit-core/onnx/session.js';
+import { seeded } from './helpers.js';
+
+const CPU = { provider: 'cpu' as const, threads: 2 };
+const [C, H] = [8, 12];
+
+/** y = conv3x3(x, w) + 1 and the sum of y: a convolution, a broadcast constant and a reduction, two outputs. */
+function convGraph(): OnnxGraph {
+  const g = new OnnxGraph();
+  g.addInput({ name: 'x', dtype: 'float32', dims: [1, C, H, H], perm: [0, 1, 2, 3] });
+  g.addInput({ name: 'w', dtype: 'float32', dims: [C, C, 3, 3], perm: [0, 1, 2, 3] });
+  const y = g.op('Add', [g.op('Conv', ['x', 'w'], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }), g.scalar(1)]);
+  g.addOutput({ name: 'y', dtype: 'float32', dims: [1, C, H, H], perm: [0, 1, 2, 3] }, y);
+  g.addOutput({ name: 'total', dtype: 'float32', dims: [], perm: [] }, g.op('ReduceSum', [y, g.int64s([0, 1, 2, 3])], { keepdims: 0 }));
+  return g;
+}
+
+function random(n: number, seed: number): Float32Array {
+  const rng = seeded(seed);
+  return Float32Array.from({ length: n }, () => rng() * 2 - 1);
+}
+
+/** The convolution in plain loops, so neither binding is checked only against the other. */
+function reference(x: Float32Array, w: Float32Array): Float32Array {
+  const y = new Float32Array(C * H * H).fill(1);
+  for (let o = 0; o < C; o++)
+    for (let c = 0; c < C; c++)
+      for (let i = 0; i < H; i++)
+        for (let j = 0; j < H; j++)
+          for (let di = -1; di <= 1; di++)
+            for (let dj = -1; dj <= 1; dj++) {
+              const [si, sj] = [i + di, j + dj];
+              if (si >= 0 && si < H && sj >= 0 && sj < H) y[(o * H + i) * H + j] += x[(c * H + si) * H + sj] * w[((o * C + c) * 3 + di + 1) * 3 + dj + 1];
+            }
+  return y;
+}
+
+function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+describe('graph sessions', () => {
+  afterEach(() => delete process.env[BINDING_ENV]);
+
+  it('the C API and onnxruntime-node give the same values as plain loops', async () => {
+    const [x, w] = [random(C * H * H, 1), random(C * C * 9, 2)];
+    const expected = reference(x, w);
+    for (const binding of ['direct', 'node']) {
+      process.env[BINDING_ENV] = binding;
+      const session = await createSession(convGraph(), CPU);
+      try {
+        assert.equal(session.binding, binding === 'direct' ? 'onnxruntime C API' : 'onnxruntime-node');
+        const out = await session.run((port) => ({ x, w })[port.name]);
+        const y = out.y as Float32Array;
+        assert.ok(maxDiff(y, expected) < 1e-5, `${binding}: y off by ${maxDiff(y, expected)}`);
+        const sum = expected.reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs((out.total[0] as number) - sum) < 1e-3 * Math.max(1, Math.abs(sum)), `${binding}: total ${out.total[0]} vs ${sum}`);
+      } finally {
+        session.release();
+      }
+    }
+  });
+
+  it('the C API reads views at an offset and writes outputs into the buffers it is given', async () => {
+    process.env[BINDING_ENV] = 'direct';
+    const session = await createSession(convGraph(), CPU);
+    try {
+      // x as a view 3 floats into a larger buffer: a pointer that ignored the offset would read the wrong values.
+      const backing = new Float32Array(C * H * H + 5);
+      const x = backing.subarray(3, 3 + C * H * H);
+      x.set(random(C * H * H, 3));
+      const w = random(C * C * 9, 4);
+      const y = new Float32Array(C * H * H).fill(Number.NaN);
+      const out = await session.run(
+        (port) => ({ x, w })[port.name],
+        (port) => (port.name === 'y' ? y : undefined),
+      );
+      assert.equal(out.y, y, 'the given buffer is the output, not a copy');
+      assert.ok(maxDiff(y, reference(x, w)) < 1e-5);
+      assert.ok(out.total instanceof Float32Array && out.total.length === 1);
+      // The same buffers again, with a feed changed in place: the run sees the new values.
+      w.fill(0);
+      await session.run(
+        (port) => ({ x, w })[port.name],
+        (port) => (port.name === 'y' ? y : undefined),
+      );
+      assert.ok(y.every((v) => v === 1));
+    } finally {
+      session.release();
+    }
+  });
+
+  it('the C API names the port of a feed of the wrong size or a missing feed, and refuses a released session', async () => {
+    process.env[BINDING_ENV] = 'direct';
+    const session = await createSession(convGraph(), CPU);
+    const w = random(C * C * 9, 5);
+    await assert.rejects(
+      session.run((port) => ({ x: new Float32Array(10), w })[port.name]),
+      /graph port 'x' takes 1152 values, got 10/,
+    );
+    await assert.rejects(
+      session.run((port) => ({ w })[port.name]),
+      /no value for input 'x'/,
+    );
+    session.release();
+    await assert.rejects(
+      session.run((port) => ({ x: random(C * H * H, 6), w })[port.name]),
+      /released/,
+    );
+  });
+
+  it('frees what each run creates: resident memory stays flat over 3,000 runs', async () => {
+    process.env[BINDING_ENV] = 'direct';
+    const session = await createSession(convGraph(), CPU);
+    try {
+      const [x, w, y] = [random(C * H * H, 7), random(C * C * 9, 8), new Float32Array(C * H * H)];
+      const run = () =>
+        session.run(
+          (port) => ({ x, w })[port.name],
+          (port) => (port.name === 'y' ? y : undefined),
+        );
+      for (let i = 0; i < 200; i++) await run();
+      const before = process.memoryUsage().rss;
+      for (let i = 0; i < 3000; i++) await run();
+      const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+      // Leaking the four OrtValues of each run would be about 12,000 native objects.
+      assert.ok(grown < 16, `resident memory grew ${grown.toFixed(1)} MiB`);
+    } finally {
+      session.release();
+    }
+  });
+
+  it('says which binding runs and refuses an unknown one', () => {
+    assert.deepEqual(sessionBinding('cpu'), { direct: true, description: 'onnxruntime C API, outputs written in place' });
+    assert.equal(sessionBinding('webgpu').direct, false);
+    process.env[BINDING_ENV] = 'node';
+    assert.match(sessionBinding('cpu').description, /^onnxruntime-node \(MUNIT_ONNX_BINDING=node\)/);
+    process.env[BINDING_ENV] = 'fast';
+    assert.throws(() => sessionBinding('cpu'), /MUNIT_ONNX_BINDING: unknown binding 'fast'; expected direct or node/);
+  });
+});
