@@ -185,8 +185,12 @@ export class DirectSession {
   run(feeds: (port: GraphPort) => PortData, into: (port: GraphPort) => PortData): void {
     if (!this.session) throw new Error('onnxruntime session already released');
     const values: Pointer[] = [];
+    // Each buffer is held here until the run ends: an OrtValue points into it, and a feed made on the fly (a
+    // permuted copy) would otherwise be garbage the moment the next one is allocated.
+    const held: PortData[] = [];
     try {
       const tensor = (port: GraphPort, data: PortData) => {
+        held.push(data);
         const expected = port.dims.reduce((a, b) => a * b, 1);
         if (data.length !== expected) throw new Error(`graph port '${port.name}' takes ${expected} values, got ${data.length}`);
         const value = out(
@@ -211,6 +215,7 @@ export class DirectSession {
       check(this.rt, this.rt.api.Run(this.session, null, this.inputNames, inputs, inputs.length, this.outputNames, outputs.length, outputs), 'Run');
     } finally {
       for (const v of values) this.rt.api.ReleaseValue(v);
+      held.length = 0;
     }
   }
 

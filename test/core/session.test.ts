@@ -99,6 +99,25 @@ describe('graph sessions', () => {
     }
   });
 
+  it('the C API keeps feeds made on the fly alive until the run ends', async () => {
+    process.env[BINDING_ENV] = 'direct';
+    const session = await createSession(convGraph(), CPU);
+    try {
+      const [x, w] = [random(C * H * H, 9), random(C * C * 9, 10)];
+      const expected = reference(x, w);
+      for (let round = 0; round < 3; round++) {
+        const out = await session.run((port) => {
+          // A fresh copy for each feed, and enough garbage between them for the collector to run.
+          for (let i = 0; i < 20; i++) new Float32Array(2 ** 20).fill(i);
+          return (port.name === 'x' ? x : w).slice();
+        });
+        assert.ok(maxDiff(out.y as Float32Array, expected) < 1e-5, `round ${round}: y off by ${maxDiff(out.y as Float32Array, expected)}`);
+      }
+    } finally {
+      session.release();
+    }
+  });
+
   it('the C API names the port of a feed of the wrong size or a missing feed, and refuses a released session', async () => {
     process.env[BINDING_ENV] = 'direct';
     const session = await createSession(convGraph(), CPU);
