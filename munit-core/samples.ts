@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { MunitTrainer } from './trainer.js';
+import type { SampleInputs, SampleOutputs, Translator } from './translate.js';
 
 export interface SampleRow {
   label: string;
@@ -17,33 +18,31 @@ export interface DirectionSamples {
 
 /**
  * The reference's sample(): per image, encode, reconstruct with its own style, translate with the fixed styles
- * (drawn once at the start of training) and with fresh random ones. The caller disposes the returned tensors.
+ * (drawn once at the start of training) and with fresh random ones, on the translator's engine. The caller disposes
+ * the returned tensors.
  */
-export function sampleOutputs(trainer: MunitTrainer, xA: tf.Tensor4D, xB: tf.Tensor4D): DirectionSamples[] {
-  const images = tf.tidy(() => {
-    const n = Math.min(xA.shape[0], xB.shape[0], trainer.fixedStyleA.shape[0]);
-    const first = <T extends tf.Tensor>(t: T) => tf.slice(t, 0, n) as T;
-    const [a, b] = [first(xA), first(xB)];
-    const { content: cA, style: sAOwn } = trainer.genA.encode(a);
-    const { content: cB, style: sBOwn } = trainer.genB.encode(b);
-    const sARandom = trainer.rng.normal([n, trainer.genA.styleDim]) as tf.Tensor2D;
-    const sBRandom = trainer.rng.normal([n, trainer.genB.styleDim]) as tf.Tensor2D;
-    return [
-      a,
-      trainer.genA.decode(cA, sAOwn),
-      trainer.genB.decode(cA, first(trainer.fixedStyleB)),
-      trainer.genB.decode(cA, sBRandom),
-      b,
-      trainer.genB.decode(cB, sBOwn),
-      trainer.genA.decode(cB, first(trainer.fixedStyleA)),
-      trainer.genA.decode(cB, sARandom),
-    ];
-  });
+export async function sampleOutputs(trainer: MunitTrainer, translator: Translator, xA: tf.Tensor4D, xB: tf.Tensor4D): Promise<DirectionSamples[]> {
+  const n = Math.min(xA.shape[0], xB.shape[0], trainer.fixedStyleA.shape[0]);
+  const first = <T extends tf.Tensor>(t: T) => tf.slice(t, 0, n) as T;
+  const inputs: SampleInputs = {
+    x_a: first(xA),
+    x_b: first(xB),
+    s_a_fixed: first(trainer.fixedStyleA),
+    s_b_fixed: first(trainer.fixedStyleB),
+    s_a_random: trainer.rng.normal([n, trainer.genA.styleDim]) as tf.Tensor2D,
+    s_b_random: trainer.rng.normal([n, trainer.genB.styleDim]) as tf.Tensor2D,
+  };
+  let out: SampleOutputs;
+  try {
+    out = await translator.samples(trainer.genA, trainer.genB, inputs);
+  } finally {
+    tf.dispose([inputs.s_a_fixed, inputs.s_b_fixed, inputs.s_a_random, inputs.s_b_random]);
+  }
   const labels = (from: string, to: string) => [`input ${from}`, 'reconstruction', `${from}→${to} fixed styles`, `${from}→${to} random styles`];
-  const rows = (offset: number, names: string[]) => names.map((label, i) => ({ label, images: images[offset + i] }));
+  const rows = (images: tf.Tensor4D[], names: string[]) => names.map((label, i) => ({ label, images: images[i] }));
   return [
-    { direction: 'a2b', rows: rows(0, labels('A', 'B')) },
-    { direction: 'b2a', rows: rows(4, labels('B', 'A')) },
+    { direction: 'a2b', rows: rows([inputs.x_a, out.x_a_recon, out.x_ab1, out.x_ab2], labels('A', 'B')) },
+    { direction: 'b2a', rows: rows([inputs.x_b, out.x_b_recon, out.x_ba1, out.x_ba2], labels('B', 'A')) },
   ];
 }
 

@@ -17,7 +17,8 @@ import { DATA_SPLITS, DataSplit, loadConfig, MunitConfig } from './config/config
 import { closeLoaders, createLoaders, Loaders, LoadersState, loadersState, restoreLoaders } from './data/loader.js';
 import { Vgg16 } from './networks/vgg16.js';
 import { disposeSamples, renderGrid, sampleOutputs } from './samples.js';
-import { chooseEngine, EngineName, startEngine } from './onnx/engine-choice.js';
+import { chooseEngine, EngineName, startEngine, startTranslator } from './onnx/engine-choice.js';
+import type { Translator } from './translate.js';
 import { IterationMetrics, MunitTrainer, TrainerOptions } from './trainer.js';
 import {
   CHECKPOINTS_FOLDER,
@@ -97,6 +98,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
   const trainer = new MunitTrainer(config, trainerOptions);
   const loaders = createLoaders(config, configDir, { seed, train: true, onWarning: warn });
   let display: Record<DataSplit, tf.Tensor4D> | undefined;
+  let translator: Translator | undefined;
   try {
     if (options.resume) {
       if (completeCheckpoints(dirs.checkpoints).length === 0) warn(`--resume: no checkpoint in ${dirs.checkpoints} yet; starting from iteration 0`);
@@ -110,6 +112,8 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     display = await displayImages(loaders, config);
     const choice = chooseEngine({ prefer: options.engine });
     const engine = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, choice);
+    // The sample grids run on the same engine as the iterations.
+    translator = startTranslator(choice);
     options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer, engine });
     const metricsFile = path.join(runDir, METRICS_FILE);
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });
@@ -135,7 +139,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       }
       const numbered = it % config.image_save_iter === 0;
       if (numbered || it % config.image_display_iter === 0) {
-        const files = await writeSampleGrids(trainer, display, dirs.images, numbered ? it : 'current');
+        const files = await writeSampleGrids(trainer, translator, display, dirs.images, numbered ? it : 'current');
         if (numbered) writeGallery(dirs.images);
         gridIteration = it;
         options.onSamples?.({ iteration: it, files });
@@ -148,13 +152,14 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
       if (!completeCheckpoints(dirs.checkpoints).includes(trainer.iteration) && trainer.iteration > 0) await save();
       // The newest grid should show the weights just saved, not those of up to image_display_iter iterations ago.
       if (trainer.iteration > startIteration && gridIteration !== trainer.iteration) {
-        const files = await writeSampleGrids(trainer, display!, dirs.images, 'current');
+        const files = await writeSampleGrids(trainer, translator!, display!, dirs.images, 'current');
         options.onSamples?.({ iteration: trainer.iteration, files });
       }
       return { runDir, iteration: trainer.iteration, stoppedBy };
     }
   } finally {
     if (display) tf.dispose(Object.values(display));
+    translator?.dispose();
     await closeLoaders(loaders);
     trainer.dispose();
     vgg?.dispose();
@@ -192,11 +197,17 @@ async function displayImages(loaders: Loaders, config: MunitConfig): Promise<Rec
   return result;
 }
 
-async function writeSampleGrids(trainer: MunitTrainer, display: Record<DataSplit, tf.Tensor4D>, dir: string, iteration: number | 'current'): Promise<string[]> {
+async function writeSampleGrids(
+  trainer: MunitTrainer,
+  translator: Translator,
+  display: Record<DataSplit, tf.Tensor4D>,
+  dir: string,
+  iteration: number | 'current',
+): Promise<string[]> {
   await trainer.settle();
   const files: string[] = [];
   for (const set of ['train', 'test'] as const) {
-    const samples = sampleOutputs(trainer, display[`${set}_a`], display[`${set}_b`]);
+    const samples = await sampleOutputs(trainer, translator, display[`${set}_a`], display[`${set}_b`]);
     try {
       for (const { direction, rows } of samples) {
         const file = path.join(dir, sampleGridFile({ direction, set, iteration }));

@@ -20,6 +20,37 @@ export function translateWithStyles(source: AdaINGen, target: AdaINGen, x: tf.Te
   });
 }
 
+/** What the reference's sample() decodes for n images of each domain: their own, fixed and random styles. */
+export interface SampleInputs {
+  x_a: tf.Tensor4D;
+  x_b: tf.Tensor4D;
+  /** [n, style_dim] each: the fixed styles drawn at the start of training and fresh random ones. */
+  s_a_fixed: tf.Tensor2D;
+  s_b_fixed: tf.Tensor2D;
+  s_a_random: tf.Tensor2D;
+  s_b_random: tf.Tensor2D;
+}
+
+/** The reference's names: reconstructions, then translations with the fixed (1) and random (2) styles. */
+export const SAMPLE_OUTPUTS = ['x_a_recon', 'x_ab1', 'x_ab2', 'x_b_recon', 'x_ba1', 'x_ba2'] as const;
+export type SampleOutputs = Record<(typeof SAMPLE_OUTPUTS)[number], tf.Tensor4D>;
+
+/** The reference's trainer.sample(): each image encoded, reconstructed with its own style, translated with both. */
+export function sampleTranslations(genA: AdaINGen, genB: AdaINGen, x: SampleInputs): SampleOutputs {
+  return tf.tidy(() => {
+    const { content: cA, style: sA } = genA.encode(x.x_a);
+    const { content: cB, style: sB } = genB.encode(x.x_b);
+    return {
+      x_a_recon: genA.decode(cA, sA),
+      x_ab1: genB.decode(cA, x.s_b_fixed),
+      x_ab2: genB.decode(cA, x.s_b_random),
+      x_b_recon: genB.decode(cB, sB),
+      x_ba1: genA.decode(cB, x.s_a_fixed),
+      x_ba2: genA.decode(cB, x.s_a_random),
+    };
+  });
+}
+
 /**
  * What runs a translation: translateWithStyles and the style encoder, eagerly on tfjs or compiled into graphs on onnxruntime
  * (onnx/compiled-translator.ts). The caller owns the tensors returned; the generators' weights are read at each call,
@@ -31,6 +62,8 @@ export interface Translator {
   translate(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): Promise<tf.Tensor4D>;
   /** The style code of each image of `x` under `gen`'s style encoder. */
   encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D>;
+  /** sampleTranslations: what the sample grids show. */
+  samples(genA: AdaINGen, genB: AdaINGen, x: SampleInputs): Promise<SampleOutputs>;
   dispose(): void;
 }
 
@@ -38,5 +71,6 @@ export const eagerTranslator: Translator = {
   engine: 'tfjs',
   translate: async (source, target, x, styles) => translateWithStyles(source, target, x, styles),
   encodeStyle: async (gen, x) => tf.tidy(() => gen.encodeStyle(x)),
+  samples: async (genA, genB, x) => sampleTranslations(genA, genB, x),
   dispose: () => undefined,
 };

@@ -2,7 +2,7 @@
 // shape and style count, with the generators' weights as graph inputs.
 import * as tf from '@tensorflow/tfjs-core';
 import { AdaINGen } from '../networks/generator.js';
-import { translateWithStyles, Translator } from '../translate.js';
+import { SampleInputs, SampleOutputs, sampleTranslations, translateWithStyles, Translator } from '../translate.js';
 import { bindParams, CompiledFunction, paramFeed } from './compile.js';
 import type { SessionOptions } from './session.js';
 import { traceBackend } from './trace-backend.js';
@@ -26,14 +26,24 @@ export class CompiledTranslator implements Translator {
     this.engine = `onnxruntime ${options.provider}`;
   }
 
-  translate(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): Promise<tf.Tensor4D> {
-    return this.run(['translate', x.shape, styles.shape], { 'source.': source, 'target.': target }, { x, styles }, (g, t) =>
-      translateWithStyles(g['source.'], g['target.'], t.x as tf.Tensor4D, t.styles as tf.Tensor2D),
-    ) as Promise<tf.Tensor4D>;
+  async translate(source: AdaINGen, target: AdaINGen, x: tf.Tensor4D, styles: tf.Tensor2D): Promise<tf.Tensor4D> {
+    const out = await this.run(['translate', x.shape, styles.shape], { 'source.': source, 'target.': target }, { x, styles }, (g, t) => ({
+      y: translateWithStyles(g['source.'], g['target.'], t.x as tf.Tensor4D, t.styles as tf.Tensor2D),
+    }));
+    return out.y as tf.Tensor4D;
   }
 
-  encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D> {
-    return this.run(['style', x.shape], { 'gen.': gen }, { x }, (g, t) => g['gen.'].encodeStyle(t.x as tf.Tensor4D)) as Promise<tf.Tensor2D>;
+  async encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D> {
+    const out = await this.run(['style', x.shape], { 'gen.': gen }, { x }, (g, t) => ({ y: g['gen.'].encodeStyle(t.x as tf.Tensor4D) }));
+    return out.y as tf.Tensor2D;
+  }
+
+  async samples(genA: AdaINGen, genB: AdaINGen, x: SampleInputs): Promise<SampleOutputs> {
+    const shapes = Object.values(x).map((t) => t.shape);
+    const inputs = x as unknown as Record<string, tf.Tensor>;
+    return (await this.run(['samples', shapes], { 'gen_a.': genA, 'gen_b.': genB }, inputs, (g, t) =>
+      sampleTranslations(g['gen_a.'], g['gen_b.'], t as unknown as SampleInputs),
+    )) as SampleOutputs;
   }
 
   /** Nodes of the graphs built so far (the benchmark prints it). */
@@ -55,8 +65,8 @@ export class CompiledTranslator implements Translator {
     what: unknown[],
     gens: Record<string, AdaINGen>,
     tensors: Record<string, tf.Tensor>,
-    fn: (gens: Record<string, AdaINGen>, tensors: Record<string, tf.Tensor>) => tf.Tensor,
-  ): Promise<tf.Tensor> {
+    fn: (gens: Record<string, AdaINGen>, tensors: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
+  ): Promise<Record<string, tf.Tensor>> {
     const key = JSON.stringify([...what, Object.entries(gens).map(([prefix, g]) => [prefix, g.inputDim, g.options])]);
     let entry = this.graphs.get(key);
     if (entry) this.graphs.delete(key); // re-inserted below: the map's order is least recently used first
@@ -67,7 +77,7 @@ export class CompiledTranslator implements Translator {
           const fresh = Object.fromEntries(Object.entries(gens).map(([prefix, g]) => [prefix, new AdaINGen(g.inputDim, g.options)]));
           try {
             for (const [prefix, g] of Object.entries(fresh)) bindParams(traceBackend(), g.params, prefix);
-            return { y: fn(fresh, inputs) };
+            return fn(fresh, inputs);
           } finally {
             for (const g of Object.values(fresh)) g.dispose();
           }
@@ -80,7 +90,7 @@ export class CompiledTranslator implements Translator {
     while (this.graphs.size > MAX_GRAPHS) this.evict(this.graphs.keys().next().value!);
     const result = entry.compiled.then((compiled) => compiled.run(this.feedsOf(tensors, gens)));
     entry.last = result.catch(() => undefined);
-    return (await result).y;
+    return result;
   }
 
   private evict(key: string): void {

@@ -8,7 +8,7 @@ import { CompiledTranslator } from '../../munit-core/onnx/compiled-translator.js
 import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { MunitTrainer } from '../../munit-core/trainer.js';
-import { eagerTranslator, translateWithStyles } from '../../munit-core/translate.js';
+import { eagerTranslator, SAMPLE_OUTPUTS, SampleInputs, translateWithStyles } from '../../munit-core/translate.js';
 import { expectNoLeakedTensors, randomImage, relErr, seeded, tinySettings, useBackend } from './helpers.js';
 
 const CPU = { provider: 'cpu' as const, threads: 2 };
@@ -56,6 +56,43 @@ describe('translation on the compiled engine', () => {
     );
     translator.dispose();
     tf.dispose([x, styles]);
+    trainer.dispose();
+  });
+
+  it('gives the sample grids of eager tfjs, for domains with different channels', async () => {
+    // Edges (one channel) to photos (three), as edges2shoes can be set up: each direction's output has its own shape.
+    const trainer = new MunitTrainer({ ...tinySettings(), input_dim_a: 1 }, { seed: 6 });
+    const rng = seeded(7);
+    const inputs: SampleInputs = {
+      x_a: randomImage(rng, 2, 16, 20, 1),
+      x_b: randomImage(rng, 2, 16, 20, 3),
+      s_a_fixed: tf.randomNormal([2, 4], 0, 1, 'float32', 1) as tf.Tensor2D,
+      s_b_fixed: tf.randomNormal([2, 4], 0, 1, 'float32', 2) as tf.Tensor2D,
+      s_a_random: tf.randomNormal([2, 4], 0, 1, 'float32', 3) as tf.Tensor2D,
+      s_b_random: tf.randomNormal([2, 4], 0, 1, 'float32', 4) as tf.Tensor2D,
+    };
+    const translator = new CompiledTranslator(CPU);
+    await expectNoLeakedTensors(
+      async () => {
+        const expected = await eagerTranslator.samples(trainer.genA, trainer.genB, inputs);
+        const got = await translator.samples(trainer.genA, trainer.genB, inputs);
+        for (const name of SAMPLE_OUTPUTS) {
+          assert.deepEqual(got[name].shape, expected[name].shape, name);
+          assert.equal(got[name].shape[3], name === 'x_a_recon' || name.startsWith('x_ba') ? 1 : 3, `${name} channels`);
+          assert.ok(
+            relErr(await got[name].data(), await expected[name].data()) < 1e-4,
+            `${name}: ${relErr(await got[name].data(), await expected[name].data())}`,
+          );
+        }
+        // The fixed and random styles give different translations (the graph does not mix up its inputs).
+        assert.ok(relErr(await got.x_ab1.data(), await got.x_ab2.data()) > 1e-3);
+        tf.dispose([...Object.values(expected), ...Object.values(got)]);
+      },
+      0,
+      'tensors left after the samples',
+    );
+    translator.dispose();
+    tf.dispose(Object.values(inputs));
     trainer.dispose();
   });
 
