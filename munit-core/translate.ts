@@ -1,5 +1,6 @@
 // Translation between domains: the content of the input decoded with given style codes, on either engine.
 import * as tf from '@tensorflow/tfjs-core';
+import { eagerNodeRunner, NodeRunner } from './inspect/activations.js';
 import { AdaINGen } from './networks/generator.js';
 
 /**
@@ -52,7 +53,7 @@ export function sampleTranslations(genA: AdaINGen, genB: AdaINGen, x: SampleInpu
 }
 
 /**
- * What runs a translation: translateWithStyles and the style encoder, eagerly on tfjs or compiled into graphs on onnxruntime
+ * What runs the model outside training: translateWithStyles, the style encoder, the sample grids and the activations, eagerly on tfjs or compiled into graphs on onnxruntime
  * (onnx/compiled-translator.ts). The caller owns the tensors returned; the generators' weights are read at each call,
  * so a live training job's newest weights are used.
  */
@@ -64,6 +65,8 @@ export interface Translator {
   encodeStyle(gen: AdaINGen, x: tf.Tensor4D): Promise<tf.Tensor2D>;
   /** sampleTranslations: what the sample grids show. */
   samples(genA: AdaINGen, genB: AdaINGen, x: SampleInputs): Promise<SampleOutputs>;
+  /** Node outputs for activation requests (inspect/activations.ts). */
+  nodeOutputs: NodeRunner;
   dispose(): void;
 }
 
@@ -72,5 +75,6 @@ export const eagerTranslator: Translator = {
   translate: async (source, target, x, styles) => translateWithStyles(source, target, x, styles),
   encodeStyle: async (gen, x) => tf.tidy(() => gen.encodeStyle(x)),
   samples: async (genA, genB, x) => sampleTranslations(genA, genB, x),
+  nodeOutputs: eagerNodeRunner,
   dispose: () => undefined,
 };

@@ -92,7 +92,10 @@ export async function activations(model: Model, params: P.ActivationsParams): Pr
   try {
     if (style && params.style!.length !== gen.styleDim)
       throw new Error(`the style vector needs ${gen.styleDim} numbers (style_dim), got ${params.style!.length}`);
-    return { origin: model.origin, activations: await nodeActivations(gen, dis, domain, params.nodeId, x, style) };
+    return {
+      origin: model.origin,
+      activations: await nodeActivations(gen, dis, domain, params.nodeId, x, style, (...args) => engineTranslator().nodeOutputs(...args)),
+    };
   } finally {
     tf.dispose([x, ...(style ? [style] : [])]);
   }

@@ -36,6 +36,8 @@ export function compile(
       const tensors = Object.fromEntries(inputs.map((i) => [i.name, b.input(i.name, i.shape, i.perm ?? defaultPerm(i.shape.length))]));
       const outputs = fn(tensors);
       for (const [name, t] of Object.entries(outputs)) b.output(name, t, outputPerms[name] ?? defaultPerm(t.rank));
+      // Outputs kept out of an inner tidy (runNodes' taps) are the trace's to free too.
+      tf.dispose(Object.values(outputs));
     }),
   );
   graph.dropUnusedInputs();
@@ -98,9 +100,12 @@ export class CompiledFunction {
 
   /**
    * `feeds` by input name: tfjs tensors, or data already in the graph layout (weights from paramFeed). A function is
-   * asked only for the inputs the graph reads.
+   * asked only for the inputs the graph reads. `wanted` (default all) are the outputs made into tfjs tensors.
    */
-  async run(feeds: Record<string, tf.Tensor | Float32Array> | ((name: string) => tf.Tensor | Float32Array | undefined)): Promise<Record<string, tf.Tensor>> {
+  async run(
+    feeds: Record<string, tf.Tensor | Float32Array> | ((name: string) => tf.Tensor | Float32Array | undefined),
+    wanted?: readonly string[],
+  ): Promise<Record<string, tf.Tensor>> {
     const lookup = typeof feeds === 'function' ? feeds : (name: string) => feeds[name];
     const out = await this.session.run((port) => {
       const value = lookup(port.name);
@@ -108,6 +113,7 @@ export class CompiledFunction {
     });
     const result: Record<string, tf.Tensor> = {};
     for (const port of this.graph.outputs) {
+      if (wanted && !wanted.includes(port.name)) continue;
       const data = permute(out[port.name] as Float32Array, port.dims, inversePerm(port.perm));
       result[port.name] = tf.tensor(data, this.shapes.get(port.name));
     }

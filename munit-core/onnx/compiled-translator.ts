@@ -1,6 +1,10 @@
 // Translation as compiled graphs on onnxruntime: translateWithStyles and the style encoder, traced once per image
 // shape and style count, with the generators' weights as graph inputs.
 import * as tf from '@tensorflow/tfjs-core';
+import { inspectableOutputs } from '../inspect/activations.js';
+import { runNodes } from '../inspect/model-nodes.js';
+import type { Domain } from '../inspect/types.js';
+import { MsImageDis } from '../networks/discriminator.js';
 import { AdaINGen } from '../networks/generator.js';
 import { SampleInputs, SampleOutputs, sampleTranslations, translateWithStyles, Translator } from '../translate.js';
 import { bindParams, CompiledFunction, paramFeed } from './compile.js';
@@ -9,6 +13,9 @@ import { traceBackend } from './trace-backend.js';
 
 /** Each graph holds an onnxruntime session and its arena: a hover, a folder of one size and a preview fit in four. */
 const MAX_GRAPHS = 4;
+
+/** The networks a graph reads weights from, by weight-name prefix. */
+type Network = AdaINGen | MsImageDis;
 
 interface Entry {
   compiled: Promise<CompiledFunction>;
@@ -46,6 +53,30 @@ export class CompiledTranslator implements Translator {
     )) as SampleOutputs;
   }
 
+  /**
+   * One graph per image shape gives every inspectable output (inspectableOutputs), so asking for another node of
+   * the same model traces nothing; only the outputs asked for become tensors.
+   */
+  async nodeOutputs(gen: AdaINGen, dis: MsImageDis, domain: Domain, keys: string[], image: tf.Tensor4D, style?: tf.Tensor2D): Promise<tf.Tensor[]> {
+    const tensors: Record<string, tf.Tensor> = style ? { image, style } : { image };
+    const out = await this.run(
+      ['nodes', domain, image.shape, style?.shape ?? 'own style'],
+      { 'gen.': gen, 'dis.': dis },
+      tensors,
+      (nets, t) => {
+        const outputs = inspectableOutputs(nets['gen.'], nets['dis.'], domain);
+        const keyOf = new Map([...outputs].map(([key, spec]) => [spec, key]));
+        const captured: Record<string, tf.Tensor> = {};
+        runNodes(nets['gen.'], nets['dis.'], [...outputs.values()], t.image as tf.Tensor4D, t.style as tf.Tensor2D | undefined, (spec, o) => {
+          captured[keyOf.get(spec)!] = tf.keep(o);
+        });
+        return captured;
+      },
+      keys,
+    );
+    return keys.map((k) => out[k]);
+  }
+
   /** Nodes of the graphs built so far (the benchmark prints it). */
   async nodeCount(): Promise<number> {
     const graphs = await Promise.all([...this.graphs.values()].map((e) => e.compiled));
@@ -57,15 +88,17 @@ export class CompiledTranslator implements Translator {
   }
 
   /**
-   * Runs `fn` on `tensors` and the generators `gens` (by weight-name prefix) as a graph, traced on first use for this
-   * `what` (shapes) and these architectures. While tracing, `fn` gets fresh generators of the same architectures
-   * whose weights are graph inputs: the one definition of the model.
+   * Runs `fn` on `tensors` and the networks `gens` (by weight-name prefix) as a graph, traced on first use for this
+   * `what` (shapes) and these architectures. While tracing, `fn` gets fresh networks of the same architectures
+   * whose weights are graph inputs: the one definition of the model. Only the `wanted` outputs (default all) come
+   * back as tensors.
    */
-  private async run(
+  private async run<N extends Record<string, Network>>(
     what: unknown[],
-    gens: Record<string, AdaINGen>,
+    gens: N,
     tensors: Record<string, tf.Tensor>,
-    fn: (gens: Record<string, AdaINGen>, tensors: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
+    fn: (gens: N, tensors: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
+    wanted?: readonly string[],
   ): Promise<Record<string, tf.Tensor>> {
     const key = JSON.stringify([...what, Object.entries(gens).map(([prefix, g]) => [prefix, g.inputDim, g.options])]);
     let entry = this.graphs.get(key);
@@ -74,7 +107,12 @@ export class CompiledTranslator implements Translator {
       compiled: CompiledFunction.create(
         Object.entries(tensors).map(([name, t]) => ({ name, shape: t.shape })),
         (inputs) => {
-          const fresh = Object.fromEntries(Object.entries(gens).map(([prefix, g]) => [prefix, new AdaINGen(g.inputDim, g.options)]));
+          const fresh = Object.fromEntries(
+            Object.entries(gens).map(([prefix, g]) => [
+              prefix,
+              g instanceof MsImageDis ? new MsImageDis(g.inputDim, g.options) : new AdaINGen(g.inputDim, g.options),
+            ]),
+          ) as N;
           try {
             for (const [prefix, g] of Object.entries(fresh)) bindParams(traceBackend(), g.params, prefix);
             return fn(fresh, inputs);
@@ -88,7 +126,7 @@ export class CompiledTranslator implements Translator {
     };
     this.graphs.set(key, entry);
     while (this.graphs.size > MAX_GRAPHS) this.evict(this.graphs.keys().next().value!);
-    const result = entry.compiled.then((compiled) => compiled.run(this.feedsOf(tensors, gens)));
+    const result = entry.compiled.then((compiled) => compiled.run(this.feedsOf(tensors, gens), wanted));
     entry.last = result.catch(() => undefined);
     return result;
   }
@@ -105,7 +143,7 @@ export class CompiledTranslator implements Translator {
   }
 
   /** The feeds: `tensors` by name, and each weight `<prefix><state-dict name>` of the generator with that prefix. */
-  private feedsOf(tensors: Record<string, tf.Tensor>, gens: Record<string, AdaINGen>): (name: string) => tf.Tensor | Float32Array | undefined {
+  private feedsOf(tensors: Record<string, tf.Tensor>, gens: Record<string, Network>): (name: string) => tf.Tensor | Float32Array | undefined {
     return (name) => {
       if (tensors[name]) return tensors[name];
       const prefix = name.slice(0, name.indexOf('.') + 1);

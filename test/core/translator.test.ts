@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { bindParams, CompiledFunction } from '../../munit-core/onnx/compile.js';
 import { CompiledTranslator } from '../../munit-core/onnx/compiled-translator.js';
+import { eagerNodeRunner, inspectableOutputs } from '../../munit-core/inspect/activations.js';
 import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { MunitTrainer } from '../../munit-core/trainer.js';
@@ -93,6 +94,42 @@ describe('translation on the compiled engine', () => {
     );
     translator.dispose();
     tf.dispose(Object.values(inputs));
+    trainer.dispose();
+  });
+
+  it('gives eager activations for generator, AdaIN and discriminator nodes from one graph per image shape', async () => {
+    const trainer = new MunitTrainer(tinySettings(), { seed: 8 });
+    const x = randomImage(seeded(9), 1, 16, 20, 3);
+    const style = tf.randomNormal([1, 4], 0, 1, 'float32', 5) as tf.Tensor2D;
+    const translator = new CompiledTranslator(CPU);
+    const keys = [...inspectableOutputs(trainer.genA, trainer.disA, 'a').keys()];
+    const adain = keys.find((k) => k.endsWith(':adain'))!;
+    const dis = keys.filter((k) => k.startsWith('dis'));
+    assert.ok(adain && dis.length > 0, keys.join(', '));
+    await expectNoLeakedTensors(
+      async () => {
+        for (const s of [undefined, style]) {
+          for (const ask of [[keys[1], adain], dis, keys]) {
+            const expected = await eagerNodeRunner(trainer.genA, trainer.disA, 'a', ask, x, s);
+            const got = await translator.nodeOutputs(trainer.genA, trainer.disA, 'a', ask, x, s);
+            for (const [i, key] of ask.entries()) {
+              assert.deepEqual(got[i].shape, expected[i].shape, key);
+              const err = relErr(await got[i].data(), await expected[i].data());
+              assert.ok(err < 1e-4, `${key} (${s ? 'given style' : 'own style'}): ${err}`);
+            }
+            tf.dispose([...expected, ...got]);
+          }
+        }
+      },
+      0,
+      'tensors left after the activations',
+    );
+    // One graph for the own style and one for a given style, whichever nodes were asked for.
+    const nodes = await translator.nodeCount();
+    (await translator.nodeOutputs(trainer.genA, trainer.disA, 'a', [keys[3]], x)).forEach((t) => t.dispose());
+    assert.equal(await translator.nodeCount(), nodes, 'another node of the same image shape traces nothing');
+    translator.dispose();
+    tf.dispose([x, style]);
     trainer.dispose();
   });
 
