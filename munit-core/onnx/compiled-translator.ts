@@ -2,7 +2,7 @@
 // shape and style count, with the generators' weights as graph inputs.
 import * as tf from '@tensorflow/tfjs-core';
 import { inspectableOutputs } from '../inspect/activations.js';
-import { runNodes } from '../inspect/model-nodes.js';
+import { NodeSpec, runNodes } from '../inspect/model-nodes.js';
 import type { Domain } from '../inspect/types.js';
 import { MsImageDis } from '../networks/discriminator.js';
 import { AdaINGen } from '../networks/generator.js';
@@ -54,22 +54,33 @@ export class CompiledTranslator implements Translator {
   }
 
   /**
-   * One graph per image shape gives every inspectable output (inspectableOutputs), so asking for another node of
-   * the same model traces nothing; only the outputs asked for become tensors.
+   * One graph per image shape and network gives every inspectable output of that network (inspectableOutputs), so
+   * asking for another node traces nothing; only the outputs asked for become tensors.
    */
   async nodeOutputs(gen: AdaINGen, dis: MsImageDis, domain: Domain, keys: string[], image: tf.Tensor4D, style?: tf.Tensor2D): Promise<tf.Tensor[]> {
-    const tensors: Record<string, tf.Tensor> = style ? { image, style } : { image };
+    const onDis = (spec: NodeSpec) => spec.source.from === 'discriminate';
+    const asked = inspectableOutputs(gen, dis, domain);
+    const parts = new Set(keys.map((k) => (onDis(asked.get(k)!) ? 'dis' : 'gen')));
+    const tensors: Record<string, tf.Tensor> = style && parts.has('gen') ? { image, style } : { image };
+    const nets = { ...(parts.has('gen') ? { 'gen.': gen } : {}), ...(parts.has('dis') ? { 'dis.': dis } : {}) };
     const out = await this.run(
-      ['nodes', domain, image.shape, style?.shape ?? 'own style'],
-      { 'gen.': gen, 'dis.': dis },
+      ['nodes', domain, [...parts].sort(), image.shape, tensors.style ? tensors.style.shape : 'own style'],
+      nets,
       tensors,
-      (nets, t) => {
-        const outputs = inspectableOutputs(nets['gen.'], nets['dis.'], domain);
-        const keyOf = new Map([...outputs].map(([key, spec]) => [spec, key]));
+      (fresh, t) => {
+        // Fresh networks of the parts not asked for are never run; the graph reads none of their weights.
+        const [g, d] = [(fresh['gen.'] as AdaINGen | undefined) ?? gen, (fresh['dis.'] as MsImageDis | undefined) ?? dis];
+        const outputs = [...inspectableOutputs(g, d, domain)].filter(([, spec]) => parts.has(onDis(spec) ? 'dis' : 'gen'));
+        const keyOf = new Map(outputs.map(([key, spec]) => [spec, key]));
         const captured: Record<string, tf.Tensor> = {};
-        runNodes(nets['gen.'], nets['dis.'], [...outputs.values()], t.image as tf.Tensor4D, t.style as tf.Tensor2D | undefined, (spec, o) => {
-          captured[keyOf.get(spec)!] = tf.keep(o);
-        });
+        runNodes(
+          g,
+          d,
+          outputs.map(([, spec]) => spec),
+          t.image as tf.Tensor4D,
+          t.style as tf.Tensor2D | undefined,
+          (spec, o) => (captured[keyOf.get(spec)!] = tf.keep(o)),
+        );
         return captured;
       },
       keys,

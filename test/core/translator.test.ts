@@ -97,7 +97,7 @@ describe('translation on the compiled engine', () => {
     trainer.dispose();
   });
 
-  it('gives eager activations for generator, AdaIN and discriminator nodes from one graph per image shape', async () => {
+  it('gives eager activations for generator, AdaIN and discriminator nodes, one graph per image shape and network', async () => {
     const trainer = new MunitTrainer(tinySettings(), { seed: 8 });
     const x = randomImage(seeded(9), 1, 16, 20, 3);
     const style = tf.randomNormal([1, 4], 0, 1, 'float32', 5) as tf.Tensor2D;
@@ -109,7 +109,7 @@ describe('translation on the compiled engine', () => {
     await expectNoLeakedTensors(
       async () => {
         for (const s of [undefined, style]) {
-          for (const ask of [[keys[1], adain], dis, keys]) {
+          for (const ask of [[keys[1], adain], dis, keys.slice(0, 4)]) {
             const expected = await eagerNodeRunner(trainer.genA, trainer.disA, 'a', ask, x, s);
             const got = await translator.nodeOutputs(trainer.genA, trainer.disA, 'a', ask, x, s);
             for (const [i, key] of ask.entries()) {
@@ -124,7 +124,7 @@ describe('translation on the compiled engine', () => {
       0,
       'tensors left after the activations',
     );
-    // One graph for the own style and one for a given style, whichever nodes were asked for.
+    // Graphs by network and style source, whichever of their nodes were asked for.
     const nodes = await translator.nodeCount();
     (await translator.nodeOutputs(trainer.genA, trainer.disA, 'a', [keys[3]], x)).forEach((t) => t.dispose());
     assert.equal(await translator.nodeCount(), nodes, 'another node of the same image shape traces nothing');
