@@ -101,8 +101,8 @@ async function main(): Promise<void> {
   const program = new Command('bench')
     .option('--json', 'print one JSON object', false)
     .option('--iters <n>', 'timed runs per figure (after one warm-up)', (v) => parseInt(v, 10), 3)
-    .option('--train <sizes>', 'image sizes for training', (v) => v.split(',').map(Number), [64, 128])
-    .option('--translate <sizes>', 'image sizes for translation', (v) => v.split(',').map(Number), [128, 256])
+    .option('--train <sizes>', 'image sizes for training', (v) => v.split(',').filter(Boolean).map(Number), [64, 128])
+    .option('--translate <sizes>', 'image sizes for translation', (v) => v.split(',').filter(Boolean).map(Number), [128, 256])
     .option('--engine <name>', 'onnx or tfjs (default: the one training would use; also MUNIT_ENGINE)', (v) => parseEngineName(v, '--engine'))
     .option('--no-reference', 'skip the PyTorch reference figures')
     .parse();

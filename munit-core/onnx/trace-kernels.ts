@@ -6,6 +6,7 @@ import { backend_util, registerKernel, slice_util, util } from '@tensorflow/tfjs
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { defaultPerm, identityPerm, NCHW, OIHW, onnxDtype, TRACE_BACKEND, TraceBackend, TracedValue } from './trace-backend.js';
 import type { OnnxGraph } from './graph.js';
+import { winogradApplies, winogradConv } from './winograd.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Kernel = (b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[];
@@ -463,7 +464,9 @@ const kernels: Record<string, Kernel> = {
 
   Conv2D: (b, inputs, attrs) => {
     const info = convInfo(inputs.x.shape, inputs.filter.shape, attrs);
-    const name = b.graph.op('Conv', [nchw(b, inputs.x), b.inLayout(b.value(inputs.filter.dataId), OIHW)], {
+    const [x, filter] = [nchw(b, inputs.x), b.inLayout(b.value(inputs.filter.dataId), OIHW)];
+    if (winogradApplies(info)) return result(b, winogradConv(b.graph, x, filter, info), info.outShape, 'float32', NCHW);
+    const name = b.graph.op('Conv', [x, filter], {
       kernel_shape: [info.filterHeight, info.filterWidth],
       strides: [info.strideHeight, info.strideWidth],
       dilations: [info.dilationHeight, info.dilationWidth],

@@ -6,10 +6,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { backend_util } from '@tensorflow/tfjs-core';
 import { instanceNorm, adaptiveInstanceNorm, layerNorm } from '../../munit-core/layers/norms.js';
 import { avgPool3x3s2ExcludePad, pad2d } from '../../munit-core/layers/padding.js';
 import { disLoss, genAdvLoss, l1 } from '../../munit-core/losses.js';
 import { bindParams, CompiledFunction } from '../../munit-core/onnx/compile.js';
+import { winogradApplies } from '../../munit-core/onnx/winograd.js';
 import { CompiledStep } from '../../munit-core/onnx/compiled-step.js';
 import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
@@ -169,6 +171,38 @@ describe('the compiled engine', () => {
         compiled.dispose();
       });
     }
+  });
+
+  it('the wide 3x3 convolutions run as Winograd F(4x4, 3x3) and give tfjs values for every output', async () => {
+    const [xShape, wShape] = [
+      [2, 66, 66, 64],
+      [3, 3, 64, 64],
+    ] as [number, number, number, number][];
+    assert.ok(winogradApplies(backend_util.computeConv2DInfo(xShape, wShape, 1, 1, 'valid')), 'this shape takes the Winograd form');
+    const rng = seeded(11);
+    const x = tf.tensor4d(
+      Float32Array.from({ length: sizeOf(xShape) }, () => rng() * 2 - 1),
+      xShape,
+    );
+    const w = tf.tensor4d(
+      Float32Array.from({ length: sizeOf(wShape) }, () => (rng() * 2 - 1) * 0.05),
+      wShape,
+    );
+    const compiled = await CompiledFunction.create(
+      [
+        { name: 'x', shape: xShape },
+        { name: 'w', shape: wShape, perm: [0, 1, 2, 3] },
+      ],
+      (t) => ({ y: tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid') }),
+      CPU,
+    );
+    const { y } = await compiled.run({ x, w: w.dataSync() as Float32Array });
+    const expected = tf.conv2d(x, w, 1, 'valid');
+    assert.deepEqual(y.shape, expected.shape);
+    const err = relErr(y.dataSync(), expected.dataSync());
+    assert.ok(err < 1e-4, `relative error ${err}`);
+    compiled.dispose();
+    tf.dispose([x, w, y, expected]);
   });
 
   it('the PyTorch fixtures: forward values and every weight gradient', async () => {
