@@ -99,19 +99,24 @@ function convLabel(block: Conv2dBlock): string {
   return `conv ${kernel}x${kernel}/${stride}, ${inDim}→${outDim}`;
 }
 
-function addGenerator(b: Builder, gen: AdaINGen, domain: Domain): void {
-  const net = `gen_${domain}`;
-  const p = gen.params;
-  b.group({ id: net, label: `generator ${domain.toUpperCase()} (AdaINGen)` });
-  const input = b.add({
+/** A network's input image node. */
+function addImageInput(b: Builder, net: string, channels: number): string {
+  return b.add({
     id: `${net}/input`,
-    label: `image, ${gen.inputDim} channel${gen.inputDim > 1 ? 's' : ''}`,
+    label: `image, ${channels} channel${channels > 1 ? 's' : ''}`,
     kind: 'input',
     group: net,
     parameters: 0,
     norm: 'none',
     source: { from: 'image' },
   });
+}
+
+function addGenerator(b: Builder, gen: AdaINGen, domain: Domain): void {
+  const net = `gen_${domain}`;
+  const p = gen.params;
+  b.group({ id: net, label: `generator ${domain.toUpperCase()} (AdaINGen)` });
+  const input = addImageInput(b, net, gen.inputDim);
 
   const se = gen.styleEncoder;
   const seGroup = b.group({
@@ -244,15 +249,7 @@ function addDiscriminator(b: Builder, dis: MsImageDis, domain: Domain): void {
   const net = `dis_${domain}`;
   const p = dis.params;
   b.group({ id: net, label: `discriminator ${domain.toUpperCase()} (MsImageDis)`, note: `${dis.options.num_scales} scales, ${dis.options.gan_type}` });
-  let scaleInput = b.add({
-    id: `${net}/input`,
-    label: `image, ${dis.inputDim} channel${dis.inputDim > 1 ? 's' : ''}`,
-    kind: 'input',
-    group: net,
-    parameters: 0,
-    norm: 'none',
-    source: { from: 'image' },
-  });
+  let scaleInput = addImageInput(b, net, dis.inputDim);
   for (const [s, scale] of dis.scales.entries()) {
     if (s > 0) {
       const derive = (x: tf.Tensor4D) => {

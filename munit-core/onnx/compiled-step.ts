@@ -18,7 +18,7 @@ import {
   StepEngine,
 } from '../trainer.js';
 import { bindParams, paramPerm, tensorFeed } from './compile.js';
-import type { OnnxGraph } from './graph.js';
+import { OnnxGraph, portSize } from './graph.js';
 import { inversePerm, permute } from './layout.js';
 import { createSession, GraphSession, PortData, SessionOptions } from './session.js';
 import { NCHW, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
@@ -217,7 +217,7 @@ export class CompiledStep implements StepEngine {
         if (!port.name.startsWith('new:')) return undefined;
         const name = port.name.slice(4);
         let buffer = this.spare.get(name);
-        if (!buffer) this.spare.set(name, (buffer = new Float32Array(port.dims.reduce((a, b) => a * b, 1))));
+        if (!buffer) this.spare.set(name, (buffer = new Float32Array(portSize(port))));
         return buffer;
       },
     );

@@ -7,35 +7,40 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { IKoffiCType, IKoffiLib } from 'koffi';
 
-import type { GraphPort, OnnxDtype } from './graph.js';
+import { GraphPort, OnnxDtype, portSize } from './graph.js';
 
 type Koffi = typeof import('koffi');
 type Pointer = unknown;
 
 /**
- * Slots of the functions used, in onnxruntime_c_api.h's `struct OrtApi` (0-based). The table only grows, so these
- * hold for every runtime from API version 13 on; onnxruntime-node 1.30 ships API version 23.
+ * The functions used: each one's slot in onnxruntime_c_api.h's `struct OrtApi` (0-based) and its C signature. The table
+ * only grows, so the slots hold for every runtime from API version 13 on; onnxruntime-node 1.30 ships API version 23.
  */
-const SLOTS = {
-  GetErrorMessage: 2,
-  CreateEnv: 3,
-  CreateSessionFromArray: 8,
-  Run: 9,
-  CreateSessionOptions: 10,
-  SetSessionExecutionMode: 13,
-  EnableProfiling: 14,
-  EnableMemPattern: 16,
-  EnableCpuMemArena: 18,
-  SetSessionGraphOptimizationLevel: 23,
-  SetIntraOpNumThreads: 24,
-  SetInterOpNumThreads: 25,
-  CreateTensorWithDataAsOrtValue: 49,
-  CreateCpuMemoryInfo: 69,
-  ReleaseStatus: 93,
-  ReleaseMemoryInfo: 94,
-  ReleaseSession: 95,
-  ReleaseValue: 96,
-  ReleaseSessionOptions: 100,
+const FUNCTIONS = {
+  GetErrorMessage: [2, 'const char *GetErrorMessage(void *status)'],
+  CreateEnv: [3, 'void *CreateEnv(int level, const char *logid, _Out_ void **env)'],
+  CreateSessionFromArray: [8, 'void *CreateSessionFromArray(void *env, const void *model, size_t length, void *options, _Out_ void **session)'],
+  Run: [
+    9,
+    'void *Run(void *session, void *runOptions, const char **inputNames, void **inputs, size_t inputCount, const char **outputNames, size_t outputCount, void **outputs)',
+  ],
+  CreateSessionOptions: [10, 'void *CreateSessionOptions(_Out_ void **options)'],
+  SetSessionExecutionMode: [13, 'void *SetSessionExecutionMode(void *options, int mode)'],
+  EnableProfiling: [14, 'void *EnableProfiling(void *options, const char *prefix)'],
+  EnableMemPattern: [16, 'void *EnableMemPattern(void *options)'],
+  EnableCpuMemArena: [18, 'void *EnableCpuMemArena(void *options)'],
+  SetSessionGraphOptimizationLevel: [23, 'void *SetSessionGraphOptimizationLevel(void *options, int level)'],
+  SetIntraOpNumThreads: [24, 'void *SetIntraOpNumThreads(void *options, int threads)'],
+  SetInterOpNumThreads: [25, 'void *SetInterOpNumThreads(void *options, int threads)'],
+  CreateTensorWithDataAsOrtValue: [
+    49,
+    'void *CreateTensorWithDataAsOrtValue(void *info, void *data, size_t length, const int64_t *shape, size_t rank, int type, _Out_ void **value)',
+  ],
+  CreateCpuMemoryInfo: [69, 'void *CreateCpuMemoryInfo(int type, int memType, _Out_ void **info)'],
+  ReleaseStatus: [93, 'void ReleaseStatus(void *status)'],
+  ReleaseSession: [95, 'void ReleaseSession(void *session)'],
+  ReleaseValue: [96, 'void ReleaseValue(void *value)'],
+  ReleaseSessionOptions: [100, 'void ReleaseSessionOptions(void *options)'],
 } as const;
 const API_VERSION = 13;
 // Enum values from the same header.
@@ -49,30 +54,7 @@ const ELEMENT_TYPE: Record<OnnxDtype, number> = { float32: 1, int32: 6, int64: 7
 /** The typed array that holds each dtype's values. */
 export type PortData = Float32Array | Int32Array | BigInt64Array | Uint8Array;
 
-const SIGNATURES = {
-  GetErrorMessage: 'const char *GetErrorMessage(void *status)',
-  CreateEnv: 'void *CreateEnv(int level, const char *logid, _Out_ void **env)',
-  CreateSessionFromArray: 'void *CreateSessionFromArray(void *env, const void *model, size_t length, void *options, _Out_ void **session)',
-  Run: 'void *Run(void *session, void *runOptions, const char **inputNames, void **inputs, size_t inputCount, const char **outputNames, size_t outputCount, void **outputs)',
-  CreateSessionOptions: 'void *CreateSessionOptions(_Out_ void **options)',
-  SetSessionExecutionMode: 'void *SetSessionExecutionMode(void *options, int mode)',
-  EnableProfiling: 'void *EnableProfiling(void *options, const char *prefix)',
-  EnableMemPattern: 'void *EnableMemPattern(void *options)',
-  EnableCpuMemArena: 'void *EnableCpuMemArena(void *options)',
-  SetSessionGraphOptimizationLevel: 'void *SetSessionGraphOptimizationLevel(void *options, int level)',
-  SetIntraOpNumThreads: 'void *SetIntraOpNumThreads(void *options, int threads)',
-  SetInterOpNumThreads: 'void *SetInterOpNumThreads(void *options, int threads)',
-  CreateTensorWithDataAsOrtValue:
-    'void *CreateTensorWithDataAsOrtValue(void *info, void *data, size_t length, const int64_t *shape, size_t rank, int type, _Out_ void **value)',
-  CreateCpuMemoryInfo: 'void *CreateCpuMemoryInfo(int type, int memType, _Out_ void **info)',
-  ReleaseStatus: 'void ReleaseStatus(void *status)',
-  ReleaseMemoryInfo: 'void ReleaseMemoryInfo(void *info)',
-  ReleaseSession: 'void ReleaseSession(void *session)',
-  ReleaseValue: 'void ReleaseValue(void *value)',
-  ReleaseSessionOptions: 'void ReleaseSessionOptions(void *options)',
-} satisfies Record<keyof typeof SLOTS, string>;
-
-type OrtApi = { [K in keyof typeof SLOTS]: (...args: unknown[]) => unknown };
+type OrtApi = { [K in keyof typeof FUNCTIONS]: (...args: unknown[]) => unknown };
 
 interface Runtime {
   api: OrtApi;
@@ -99,12 +81,10 @@ function load(): Runtime | { unavailable: string } {
     const [getApi] = koffi.decode(lib.func('void *OrtGetApiBase()')(), koffi.array('void *', 2)) as Pointer[];
     const table = koffi.call(getApi, koffi.proto('void *GetApi(uint32_t version)'), API_VERSION);
     if (!table) throw new Error(`the runtime does not offer C API version ${API_VERSION}`);
-    const slots = koffi.decode(table, koffi.array('void *', Math.max(...Object.values(SLOTS)) + 1)) as Pointer[];
+    const entries = Object.entries(FUNCTIONS);
+    const slots = koffi.decode(table, koffi.array('void *', Math.max(...entries.map(([, [slot]]) => slot)) + 1)) as Pointer[];
     const api = Object.fromEntries(
-      Object.entries(SIGNATURES).map(([name, signature]) => [
-        name,
-        koffi.decode(slots[SLOTS[name as keyof typeof SLOTS]], koffi.proto(signature) as IKoffiCType),
-      ]),
+      entries.map(([name, [slot, signature]]) => [name, koffi.decode(slots[slot], koffi.proto(signature) as IKoffiCType)]),
     ) as OrtApi;
     const rt: Runtime = { api, env: undefined, cpuMemory: undefined };
     rt.env = out(rt, (p) => api.CreateEnv(ORT_LOGGING_LEVEL_ERROR, 'munit', p), 'CreateEnv');
@@ -191,7 +171,7 @@ export class DirectSession {
     try {
       const tensor = (port: GraphPort, data: PortData) => {
         held.push(data);
-        const expected = port.dims.reduce((a, b) => a * b, 1);
+        const expected = portSize(port);
         if (data.length !== expected) throw new Error(`graph port '${port.name}' takes ${expected} values, got ${data.length}`);
         const value = out(
           this.rt,

@@ -37,6 +37,11 @@ export interface GraphPort {
   perm: number[];
 }
 
+/** How many values a port holds. */
+export function portSize(port: GraphPort): number {
+  return port.dims.reduce((a, b) => a * b, 1);
+}
+
 export class OnnxGraph {
   private readonly nodes: onnx.INodeProto[] = [];
   private readonly initializers: onnx.ITensorProto[] = [];

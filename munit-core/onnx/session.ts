@@ -6,7 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { DirectSession, directRuntime, PortData } from './direct-session.js';
 import type { OnnxProvider } from './engine-names.js';
 import { BINDING_ENV } from './engine-names.js';
-import type { GraphPort, OnnxGraph } from './graph.js';
+import { GraphPort, OnnxGraph, portSize } from './graph.js';
 
 export type { PortData } from './direct-session.js';
 
@@ -38,7 +38,7 @@ export interface GraphSession {
 }
 
 function newBuffer(port: GraphPort): PortData {
-  const size = port.dims.reduce((a, b) => a * b, 1);
+  const size = portSize(port);
   if (port.dtype === 'float32') return new Float32Array(size);
   if (port.dtype === 'int32') return new Int32Array(size);
   if (port.dtype === 'int64') return new BigInt64Array(size);
@@ -69,8 +69,6 @@ class CApiSession implements GraphSession {
   }
 }
 
-const ORT_TYPE = { float32: 'float32', int32: 'int32', int64: 'int64', bool: 'bool' } as const;
-
 class NodeSession implements GraphSession {
   readonly binding = 'onnxruntime-node';
   constructor(
@@ -79,7 +77,7 @@ class NodeSession implements GraphSession {
   ) {}
 
   async run(feeds: PortValues, into?: PortValues): Promise<Record<string, PortData>> {
-    const tensor = (port: GraphPort, data: PortData) => new ort.Tensor(ORT_TYPE[port.dtype], data as Float32Array, port.dims);
+    const tensor = (port: GraphPort, data: PortData) => new ort.Tensor(port.dtype, data as Float32Array, port.dims);
     const ortFeeds = Object.fromEntries(this.graph.inputs.map((port) => [port.name, tensor(port, feedOf(feeds, port))]));
     // onnxruntime writes a given buffer in place (and returns a copy of it, which is dropped).
     const given = new Map(this.graph.outputs.map((port) => [port.name, into?.(port)]));

@@ -5,7 +5,7 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BINDING_ENV } from '../../munit-core/onnx/engine-names.js';
 import { OnnxGraph } from '../../munit-core/onnx/graph.js';
-import { createSession, sessionBinding } from '../../munit-core/onnx/session.js';
+import { createSession, GraphSession, sessionBinding } from '../../munit-core/onnx/session.js';
 import { seeded } from './helpers.js';
 
 const CPU = { provider: 'cpu' as const, threads: 2 };
@@ -48,61 +48,63 @@ function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return worst;
 }
 
+/** Runs `fn` on a session of convGraph() with this binding, and releases it. */
+async function withSession(binding: 'direct' | 'node', fn: (session: GraphSession) => Promise<void>): Promise<void> {
+  process.env[BINDING_ENV] = binding;
+  const session = await createSession(convGraph(), CPU);
+  try {
+    await fn(session);
+  } finally {
+    session.release();
+  }
+}
+
+/** One run on x and w with y as the output buffer of 'y'. */
+function runInto(session: GraphSession, x: Float32Array, w: Float32Array, y: Float32Array) {
+  return session.run(
+    (port) => ({ x, w })[port.name],
+    (port) => (port.name === 'y' ? y : undefined),
+  );
+}
+
 describe('graph sessions', () => {
   afterEach(() => delete process.env[BINDING_ENV]);
 
   it('the C API and onnxruntime-node give the same values as plain loops', async () => {
     const [x, w] = [random(C * H * H, 1), random(C * C * 9, 2)];
     const expected = reference(x, w);
-    for (const binding of ['direct', 'node']) {
-      process.env[BINDING_ENV] = binding;
-      const session = await createSession(convGraph(), CPU);
-      try {
+    for (const binding of ['direct', 'node'] as const) {
+      await withSession(binding, async (session) => {
         assert.equal(session.binding, binding === 'direct' ? 'onnxruntime C API' : 'onnxruntime-node');
         const out = await session.run((port) => ({ x, w })[port.name]);
         const y = out.y as Float32Array;
         assert.ok(maxDiff(y, expected) < 1e-5, `${binding}: y off by ${maxDiff(y, expected)}`);
         const sum = expected.reduce((a, b) => a + b, 0);
         assert.ok(Math.abs((out.total[0] as number) - sum) < 1e-3 * Math.max(1, Math.abs(sum)), `${binding}: total ${out.total[0]} vs ${sum}`);
-      } finally {
-        session.release();
-      }
+      });
     }
   });
 
-  it('the C API reads views at an offset and writes outputs into the buffers it is given', async () => {
-    process.env[BINDING_ENV] = 'direct';
-    const session = await createSession(convGraph(), CPU);
-    try {
+  it('the C API reads views at an offset and writes outputs into the buffers it is given', () =>
+    withSession('direct', async (session) => {
       // x as a view 3 floats into a larger buffer: a pointer that ignored the offset would read the wrong values.
       const backing = new Float32Array(C * H * H + 5);
       const x = backing.subarray(3, 3 + C * H * H);
       x.set(random(C * H * H, 3));
       const w = random(C * C * 9, 4);
       const y = new Float32Array(C * H * H).fill(Number.NaN);
-      const out = await session.run(
-        (port) => ({ x, w })[port.name],
-        (port) => (port.name === 'y' ? y : undefined),
-      );
+      const out = await runInto(session, x, w, y);
       assert.equal(out.y, y, 'the given buffer is the output, not a copy');
       assert.ok(maxDiff(y, reference(x, w)) < 1e-5);
       assert.ok(out.total instanceof Float32Array && out.total.length === 1);
       // The same buffers again, with a feed changed in place: the run sees the new values.
       w.fill(0);
-      await session.run(
-        (port) => ({ x, w })[port.name],
-        (port) => (port.name === 'y' ? y : undefined),
-      );
+      await runInto(session, x, w, y);
       assert.ok(y.every((v) => v === 1));
-    } finally {
-      session.release();
-    }
-  });
+    }));
 
-  it('the C API keeps feeds made on the fly alive until the run ends', async () => {
-    process.env[BINDING_ENV] = 'direct';
-    const session = await createSession(convGraph(), CPU);
-    try {
+  it('the C API keeps feeds made on the fly alive until the run ends', () =>
+    withSession('direct', async (session) => {
       const [x, w] = [random(C * H * H, 9), random(C * C * 9, 10)];
       const expected = reference(x, w);
       for (let round = 0; round < 3; round++) {
@@ -113,10 +115,7 @@ describe('graph sessions', () => {
         });
         assert.ok(maxDiff(out.y as Float32Array, expected) < 1e-5, `round ${round}: y off by ${maxDiff(out.y as Float32Array, expected)}`);
       }
-    } finally {
-      session.release();
-    }
-  });
+    }));
 
   it('the C API names the port of a feed of the wrong size or a missing feed, and refuses a released session', async () => {
     process.env[BINDING_ENV] = 'direct';
@@ -137,26 +136,16 @@ describe('graph sessions', () => {
     );
   });
 
-  it('frees what each run creates: resident memory stays flat over 3,000 runs', async () => {
-    process.env[BINDING_ENV] = 'direct';
-    const session = await createSession(convGraph(), CPU);
-    try {
+  it('frees what each run creates: resident memory stays flat over 3,000 runs', () =>
+    withSession('direct', async (session) => {
       const [x, w, y] = [random(C * H * H, 7), random(C * C * 9, 8), new Float32Array(C * H * H)];
-      const run = () =>
-        session.run(
-          (port) => ({ x, w })[port.name],
-          (port) => (port.name === 'y' ? y : undefined),
-        );
-      for (let i = 0; i < 200; i++) await run();
+      for (let i = 0; i < 200; i++) await runInto(session, x, w, y);
       const before = process.memoryUsage().rss;
-      for (let i = 0; i < 3000; i++) await run();
+      for (let i = 0; i < 3000; i++) await runInto(session, x, w, y);
       const grown = (process.memoryUsage().rss - before) / 2 ** 20;
       // Leaking the four OrtValues of each run would be about 12,000 native objects.
       assert.ok(grown < 16, `resident memory grew ${grown.toFixed(1)} MiB`);
-    } finally {
-      session.release();
-    }
-  });
+    }));
 
   it('says which binding runs and refuses an unknown one', () => {
     assert.deepEqual(sessionBinding('cpu'), { direct: true, description: 'onnxruntime C API, outputs written in place' });
