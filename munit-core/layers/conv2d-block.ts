@@ -4,6 +4,7 @@ import { Activation, ActivationFn, makeActivation } from './activation.js';
 import { ForwardContext } from './context.js';
 import { batchNorm, instanceNorm, layerNorm, adaptiveInstanceNorm, Norm } from './norms.js';
 import { pad2d, PadType } from './padding.js';
+import { upsampleConv2d } from './upsample-conv.js';
 import { ParamStore } from './params.js';
 
 export interface Conv2dBlockArgs {
@@ -15,6 +16,8 @@ export interface Conv2dBlockArgs {
   norm: Norm;
   activation: Activation;
   padType: PadType;
+  /** Nearest x2 upsampling first (the decoder's nn.Upsample before its 5x5 convolutions), computed by phases. */
+  upsample?: boolean;
 }
 
 export class Conv2dBlock {
@@ -29,6 +32,8 @@ export class Conv2dBlock {
     readonly args: Conv2dBlockArgs,
   ) {
     const { inDim, outDim, kernel, norm } = args;
+    if (args.upsample && (kernel !== 5 || args.padding !== 2 || args.stride !== 1))
+      throw new Error(`${path}: an upsampling block is the decoder's 5x5 conv, stride 1, padding 2`);
     // The reference's state-dict order: norm, activation, then conv (the order Conv2dBlock creates them).
     this.normFn = makeNorm(norm, outDim, params, path);
     this.activate = makeActivation(args.activation, params, path);
@@ -37,9 +42,10 @@ export class Conv2dBlock {
   }
 
   apply(x: tf.Tensor4D, ctx: ForwardContext = {}): tf.Tensor4D {
-    const { padding, padType, stride } = this.args;
+    const { padding, padType, stride, upsample } = this.args;
     const y = tf.tidy(() => {
-      const conv = tf.add(tf.conv2d(pad2d(x, padding, padType), this.weight as tf.Tensor4D, stride, 'valid'), this.bias);
+      const w = this.weight as tf.Tensor4D;
+      const conv = tf.add(upsample ? upsampleConv2d(x, w, padType) : tf.conv2d(pad2d(x, padding, padType), w, stride, 'valid'), this.bias);
       return this.activate(this.normFn(conv as tf.Tensor4D, ctx)) as tf.Tensor4D;
     });
     ctx.tap?.(this.path, y);

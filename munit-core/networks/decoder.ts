@@ -36,6 +36,7 @@ export class Decoder {
           norm: 'ln',
           activation,
           padType,
+          upsample: true,
         }),
       );
     }
@@ -59,10 +60,7 @@ export class Decoder {
   apply(content: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
     return tf.tidy(() => {
       let h = this.res.apply(content, ctx);
-      for (const conv of this.upsampling) {
-        const up = tf.image.resizeNearestNeighbor(h, [h.shape[1] * 2, h.shape[2] * 2]);
-        h = conv.apply(up, ctx);
-      }
+      for (const conv of this.upsampling) h = conv.apply(h, ctx);
       return this.out.apply(h, ctx);
     });
   }

@@ -6,7 +6,7 @@ import { backend_util, registerKernel, slice_util, util } from '@tensorflow/tfjs
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { defaultPerm, identityPerm, NCHW, OIHW, onnxDtype, TRACE_BACKEND, TraceBackend, TracedValue } from './trace-backend.js';
 import type { OnnxGraph } from './graph.js';
-import { winogradApplies, winogradConv } from './winograd.js';
+import { winogradApplies, winogradConv, WINOGRAD_LAYOUT } from './winograd.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Kernel = (b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[];
@@ -121,11 +121,45 @@ function reduce(op: 'ReduceSum' | 'ReduceMean' | 'ReduceMax' | 'ReduceMin', fold
   };
 }
 
+/**
+ * The axes of a reshape in groups whose sizes match ([2, 6] -> [2, 3, 2]: {0} -> {0}, {1} -> {1, 2}), 1-sized axes
+ * left out; undefined when there are none to group.
+ */
+function reshapeGroups(from: number[], to: number[]): { ins: number[]; outs: number[] }[] | undefined {
+  const [ins, outs] = [from, to].map((s) => s.flatMap((d, a) => (d === 1 ? [] : [a])));
+  if (ins.length === 0 || from.includes(0)) return undefined;
+  const groups: { ins: number[]; outs: number[] }[] = [];
+  let [i, j] = [0, 0];
+  while (i < ins.length) {
+    const g = { ins: [ins[i]], outs: [outs[j]] };
+    let [p, q] = [from[ins[i++]], to[outs[j++]]];
+    while (p !== q) {
+      if (p < q) p *= from[(g.ins.push(ins[i]), ins[i++])];
+      else q *= to[(g.outs.push(outs[j]), outs[j++])];
+    }
+    groups.push(g);
+  }
+  return groups;
+}
+
+/**
+ * A reshape that keeps the stored order of the axes it merges or splits: [N, 2H, 2W, C] stored NCHW reshaped to
+ * [N, H, 2, W, 2, C] stays [N, C, H, 2, W, 2] in memory. Only groups of merged axes not stored next to each other
+ * (in order) make it move data, once, into the stored order nearest the input's.
+ */
 function reshapeValue(b: TraceBackend, v: TracedValue, shape: number[]): TensorInfo {
   if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
   if (shape.length === v.shape.length && shape.every((d, i) => d === v.shape[i])) return result(b, b.inLayout(v, v.perm), shape, v.dtype, v.perm);
-  const rowMajor = b.inLayout(v, identityPerm(v.shape.length));
-  return result(b, b.graph.op('Reshape', [rowMajor, b.graph.int64s(shape)]), shape, v.dtype, identityPerm(shape.length));
+  const groups = reshapeGroups(v.shape, shape);
+  if (!groups) return result(b, b.graph.op('Reshape', [b.inLayout(v, v.perm), b.graph.int64s(shape)]), shape, v.dtype, identityPerm(shape.length));
+  const storedAt = (a: number) => v.perm.indexOf(a);
+  groups.sort((g, h) => Math.min(...g.ins.map(storedAt)) - Math.min(...h.ins.map(storedAt)));
+  const inOrder = groups.flatMap((g) => g.ins);
+  const units = (s: number[]) => s.flatMap((d, a) => (d === 1 ? [a] : []));
+  const inPerm = [...inOrder, ...units(v.shape)];
+  const outPerm = [...groups.flatMap((g) => g.outs), ...units(shape)];
+  const name = b.graph.op('Reshape', [b.inLayout(v, inPerm), b.graph.int64s(outPerm.map((a) => shape[a]))]);
+  return result(b, name, shape, v.dtype, outPerm);
 }
 
 function nchw(b: TraceBackend, t: TensorInfo): string {
@@ -433,6 +467,17 @@ const kernels: Record<string, Kernel> = {
       return result(b, name, shape, v.dtype, v.perm);
     });
   },
+  Unpack: (b, inputs, attrs) => {
+    // tf.unstack (the gradient of tf.stack): one Slice per index along the axis, each reshaped without it.
+    const v = b.value(inputs.value.dataId);
+    const axis = util.parseAxisParam(attrs.axis as number, v.shape)[0];
+    const shape = v.shape.filter((_, i) => i !== axis);
+    return Array.from({ length: v.shape[axis] }, (_, k) => {
+      if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
+      const name = b.graph.op('Slice', [b.inLayout(v, v.perm), b.graph.int64s([k]), b.graph.int64s([k + 1]), b.graph.int64s([v.perm.indexOf(axis)])]);
+      return reshapeValue(b, { name, shape: v.shape.map((d, i) => (i === axis ? 1 : d)), dtype: v.dtype, perm: v.perm }, shape);
+    });
+  },
   Reverse: (b, inputs, attrs) => {
     const v = b.value(inputs.x.dataId);
     const dims = util.parseAxisParam(attrs.dims as number | number[], v.shape).filter((a) => v.shape[a] > 1);
@@ -451,8 +496,18 @@ const kernels: Record<string, Kernel> = {
   },
   PadV2: (b, inputs, attrs) => padKernel(b, inputs, attrs, 'constant'),
   MirrorPad: (b, inputs, attrs) => {
-    if (attrs.mode !== 'reflect') throw new Error(`the ONNX compiler has reflect padding only, not '${attrs.mode}'`);
-    return padKernel(b, inputs, attrs, 'reflect');
+    // Symmetric padding by at most 1 repeats the edge, ONNX's 'edge' mode; deeper symmetric padding has no ONNX mode.
+    const edge = attrs.mode === 'symmetric' && (attrs.paddings as [number, number][]).every(([lo, hi]) => lo <= 1 && hi <= 1);
+    if (attrs.mode !== 'reflect' && !edge) throw new Error(`the ONNX compiler has reflect padding and symmetric padding by 1 only, not '${attrs.mode}'`);
+    return padKernel(b, inputs, attrs, edge ? 'edge' : 'reflect');
+  },
+  DepthToSpace: (b, inputs, attrs) => {
+    const [n, h, w, c] = inputs.x.shape;
+    const s = attrs.blockSize as number;
+    if (attrs.dataFormat !== 'NHWC') throw new Error(`the ONNX compiler takes NHWC DepthToSpace, got ${attrs.dataFormat}`);
+    // tfjs' NHWC channel order (i * s + j) * C + c is ONNX's DCR mode on NCHW.
+    const name = b.graph.op('DepthToSpace', [nchw(b, inputs.x)], { blocksize: s, mode: 'DCR' });
+    return result(b, name, [n, h * s, w * s, c / (s * s)], 'float32', NCHW);
   },
   Tile: (b, inputs, attrs) => {
     const v = b.value(inputs.x.dataId);
@@ -465,7 +520,7 @@ const kernels: Record<string, Kernel> = {
   Conv2D: (b, inputs, attrs) => {
     const info = convInfo(inputs.x.shape, inputs.filter.shape, attrs);
     const [x, filter] = [nchw(b, inputs.x), b.inLayout(b.value(inputs.filter.dataId), OIHW)];
-    if (winogradApplies(info)) return result(b, winogradConv(b.graph, x, filter, info), info.outShape, 'float32', NCHW);
+    if (winogradApplies(info)) return result(b, winogradConv(b.graph, x, filter, info), info.outShape, 'float32', WINOGRAD_LAYOUT);
     const name = b.graph.op('Conv', [x, filter], {
       kernel_shape: [info.filterHeight, info.filterWidth],
       strides: [info.strideHeight, info.strideWidth],
@@ -620,7 +675,7 @@ function poolInfo(xShape: number[], attrs: NamedAttrMap): backend_util.Conv2DInf
   return backend_util.computePool2DInfo(xShape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
 }
 
-function padKernel(b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap, mode: 'constant' | 'reflect'): TensorInfo {
+function padKernel(b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap, mode: 'constant' | 'reflect' | 'edge'): TensorInfo {
   const v = b.value(inputs.x.dataId);
   const paddings = attrs.paddings as [number, number][];
   const shape = v.shape.map((d, i) => d + paddings[i][0] + paddings[i][1]);

