@@ -48,6 +48,7 @@ export class TraceBackend extends KernelBackend {
   private readonly values = new WeakMap<DataId, TracedValue>();
   /** tfjs' reference counts: a variable assigned a traced tensor shares its data id. */
   private readonly refs = new WeakMap<DataId, number>();
+  private readonly derivedValues = new WeakMap<TracedValue, Map<string, string>>();
   private count = 0;
 
   /** Starts a new graph; values of the previous one must not be used again. */
@@ -88,6 +89,18 @@ export class TraceBackend extends KernelBackend {
     const port: GraphPort = { name, dtype: onnxDtype(v.dtype), dims: perm.map((a) => v.shape[a]), perm: [...perm] };
     this.graph.addOutput(port, this.inLayout(v, perm));
     return port;
+  }
+
+  /**
+   * A value computed from `v` alone (a filter's Winograd transform, its flip for the input gradient), made once per
+   * graph however many convolutions use the same weights.
+   */
+  derived(v: TracedValue, key: string, make: () => string): string {
+    let made = this.derivedValues.get(v);
+    if (!made) this.derivedValues.set(v, (made = new Map()));
+    let name = made.get(key);
+    if (name === undefined) made.set(key, (name = make()));
+    return name;
   }
 
   /** The graph name of `v` materialised in layout `perm` (a Transpose, or a Reshape when only 1-sized axes move). */

@@ -6,7 +6,7 @@ import { backend_util, registerKernel, slice_util, util } from '@tensorflow/tfjs
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { defaultPerm, identityPerm, NCHW, OIHW, onnxDtype, TRACE_BACKEND, TraceBackend, TracedValue } from './trace-backend.js';
 import type { OnnxGraph } from './graph.js';
-import { winogradApplies, winogradConv, WINOGRAD_LAYOUT } from './winograd.js';
+import { winogradApplies, winogradConv, winogradFilter, WINOGRAD_LAYOUT } from './winograd.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Kernel = (b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[];
@@ -519,8 +519,12 @@ const kernels: Record<string, Kernel> = {
 
   Conv2D: (b, inputs, attrs) => {
     const info = convInfo(inputs.x.shape, inputs.filter.shape, attrs);
-    const [x, filter] = [nchw(b, inputs.x), b.inLayout(b.value(inputs.filter.dataId), OIHW)];
-    if (winogradApplies(info)) return result(b, winogradConv(b.graph, x, filter, info), info.outShape, 'float32', WINOGRAD_LAYOUT);
+    const w = b.value(inputs.filter.dataId);
+    const [x, filter] = [nchw(b, inputs.x), b.inLayout(w, OIHW)];
+    if (winogradApplies(info)) {
+      const u = b.derived(w, 'winograd', () => winogradFilter(b.graph, filter, info.outChannels, info.inChannels));
+      return result(b, winogradConv(b.graph, x, u, info), info.outShape, 'float32', WINOGRAD_LAYOUT);
+    }
     const name = b.graph.op('Conv', [x, filter], {
       kernel_shape: [info.filterHeight, info.filterWidth],
       strides: [info.strideHeight, info.strideWidth],
@@ -547,10 +551,12 @@ const kernels: Record<string, Kernel> = {
       const [kh, kw] = [info.filterHeight, info.filterWidth];
       const [ci, co, taps] = [info.inChannels, info.outChannels, kh * kw];
       // Turning both spatial axes is reversing the kh * kw taps: [in * out, taps] times the reversal matrix.
-      const reversal = new Float32Array(taps * taps);
-      for (let t = 0; t < taps; t++) reversal[t * taps + taps - 1 - t] = 1;
-      const rows = g.op('Reshape', [b.inLayout(filter, [2, 3, 0, 1]), g.int64s([ci * co, taps])]);
-      const flipped = g.op('Reshape', [g.op('MatMul', [rows, g.constant(reversal, [taps, taps], 'float32')]), g.int64s([ci, co, kh, kw])]);
+      const flipped = b.derived(filter, 'flipped', () => {
+        const reversal = new Float32Array(taps * taps);
+        for (let t = 0; t < taps; t++) reversal[t * taps + taps - 1 - t] = 1;
+        const rows = g.op('Reshape', [b.inLayout(filter, [2, 3, 0, 1]), g.int64s([ci * co, taps])]);
+        return g.op('Reshape', [g.op('MatMul', [rows, g.constant(reversal, [taps, taps], 'float32')]), g.int64s([ci, co, kh, kw])]);
+      });
       const name = g.op('Conv', [nchw(b, inputs.dy), flipped], {
         kernel_shape: [kh, kw],
         pads: [kh - 1 - p.top, kw - 1 - p.left, kh - 1 - p.bottom, kw - 1 - p.right],

@@ -65,8 +65,15 @@ export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
   );
 }
 
-/** The convolution of x (NCHW) with w ([out, in, 3, 3]) as F(4x4, 3x3), stored [out, n, h, w] (WINOGRAD_LAYOUT). */
-export function winogradConv(g: OnnxGraph, x: string, w: string, info: backend_util.Conv2DInfo): string {
+/** U [36, co, ci]: G g G^T of every filter of w ([co, ci, 3, 3]). */
+export function winogradFilter(g: OnnxGraph, w: string, co: number, ci: number): string {
+  // Transposing the 9-tap filters is a quarter of the 36-point result's size.
+  const taps = g.op('Transpose', [g.op('Reshape', [w, g.int64s([co * ci, 9])])], { perm: [1, 0] });
+  return g.op('Reshape', [g.op('MatMul', [g.constant(kron(G), [POINTS, 9], 'float32'), taps]), g.int64s([POINTS, co, ci])]);
+}
+
+/** The convolution of x (NCHW) with the filters u (winogradFilter) as F(4x4, 3x3), stored [out, n, h, w] (WINOGRAD_LAYOUT). */
+export function winogradConv(g: OnnxGraph, x: string, u: string, info: backend_util.Conv2DInfo): string {
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: h, outWidth: wd } = info;
   const [th, tw] = [h / TILE, wd / TILE];
   const tiles = n * th * tw;
@@ -78,9 +85,6 @@ export function winogradConv(g: OnnxGraph, x: string, w: string, info: backend_u
   });
   const byPoint = g.op('Transpose', [g.op('Reshape', [windows, g.int64s([n, ci, POINTS, th * tw])])], { perm: [2, 1, 0, 3] });
   const v = g.op('Reshape', [byPoint, g.int64s([POINTS, ci, tiles])]);
-  // U [36, co, ci]: G g G^T of every filter (transposing the 9-tap filters is a quarter of the 36-point result's size).
-  const taps = g.op('Transpose', [g.op('Reshape', [w, g.int64s([co * ci, 9])])], { perm: [1, 0] });
-  const u = g.op('Reshape', [g.op('MatMul', [g.constant(kron(G), [POINTS, 9], 'float32'), taps]), g.int64s([POINTS, co, ci])]);
   const m = g.op('Reshape', [g.op('MatMul', [u, v]), g.int64s([POINTS, co * tiles])]);
   // Y = A^T m A per block: [4, 4, co, n, th, tw], put in place by DepthToSpace (its DCR channel order is the
   // block's (row, column) outermost) as [co, n, h, w]; a Transpose that does the same is 3-4x slower.
