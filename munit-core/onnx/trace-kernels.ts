@@ -6,7 +6,7 @@ import { backend_util, registerKernel, slice_util, util } from '@tensorflow/tfjs
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { defaultPerm, identityPerm, NCHW, OIHW, onnxDtype, TRACE_BACKEND, TraceBackend, TracedValue } from './trace-backend.js';
 import type { OnnxGraph } from './graph.js';
-import { winogradApplies, winogradConv, winogradFilter, WINOGRAD_LAYOUT } from './winograd.js';
+import { winogradApplies, winogradConv, winogradFilter, winogradFilterGradient, winogradInput, WINOGRAD_LAYOUT } from './winograd.js';
 
 type Inputs = Record<string, TensorInfo>;
 type Kernel = (b: TraceBackend, inputs: Inputs, attrs: NamedAttrMap) => TensorInfo | TensorInfo[];
@@ -523,7 +523,9 @@ const kernels: Record<string, Kernel> = {
     const [x, filter] = [nchw(b, inputs.x), b.inLayout(w, OIHW)];
     if (winogradApplies(info)) {
       const u = b.derived(w, 'winograd', () => winogradFilter(b.graph, filter, info.outChannels, info.inChannels));
-      return result(b, winogradConv(b.graph, x, u, info), info.outShape, 'float32', WINOGRAD_LAYOUT);
+      // The input's transform is kept for the filter gradient, which takes it from the same x.
+      const v = b.derived(b.value(inputs.x.dataId), 'winograd', () => winogradInput(b.graph, x, info));
+      return result(b, winogradConv(b.graph, v, u, info), info.outShape, 'float32', WINOGRAD_LAYOUT);
     }
     const name = b.graph.op('Conv', [x, filter], {
       kernel_shape: [info.filterHeight, info.filterWidth],
@@ -557,10 +559,21 @@ const kernels: Record<string, Kernel> = {
         const rows = g.op('Reshape', [b.inLayout(filter, [2, 3, 0, 1]), g.int64s([ci * co, taps])]);
         return g.op('Reshape', [g.op('MatMul', [rows, g.constant(reversal, [taps, taps], 'float32')]), g.int64s([ci, co, kh, kw])]);
       });
-      const name = g.op('Conv', [nchw(b, inputs.dy), flipped], {
-        kernel_shape: [kh, kw],
-        pads: [kh - 1 - p.top, kw - 1 - p.left, kh - 1 - p.bottom, kw - 1 - p.right],
-      });
+      const pads = [kh - 1 - p.top, kw - 1 - p.left, kh - 1 - p.bottom, kw - 1 - p.right];
+      // As Winograd where the forward would be, its output rounded up to blocks of 4 (more zero rows of dy) and cropped.
+      const [n, h, w] = inputShape;
+      const [eh, ew] = [(4 - (h % 4)) % 4, (4 - (w % 4)) % 4];
+      const [, oh, ow] = inputs.dy.shape;
+      const padded = [n, oh + pads[0] + pads[2] + eh, ow + pads[1] + pads[3] + ew, co] as [number, number, number, number];
+      const transposed = backend_util.computeConv2DInfo(padded, [kh, kw, co, ci], 1, 1, 'valid');
+      if (pads.every((q) => q >= 0) && winogradApplies(transposed)) {
+        const dy = g.op('Pad', [nchw(b, inputs.dy), g.int64s([0, 0, pads[0], pads[1], 0, 0, pads[2] + eh, pads[3] + ew])], { mode: 'constant' });
+        const u = b.derived(filter, 'winograd flipped', () => winogradFilter(g, flipped, ci, co));
+        const full = winogradConv(g, winogradInput(g, dy, transposed), u, transposed);
+        const name = eh + ew === 0 ? full : g.op('Slice', [full, g.int64s([0, 0]), g.int64s([h, w]), g.int64s([2, 3])]);
+        return result(b, name, inputShape, 'float32', WINOGRAD_LAYOUT);
+      }
+      const name = g.op('Conv', [nchw(b, inputs.dy), flipped], { kernel_shape: [kh, kw], pads });
       return result(b, name, inputShape, 'float32', NCHW);
     }
     const name = g.op('ConvTranspose', [nchw(b, inputs.dy), b.inLayout(filter, OIHW)], {
@@ -577,12 +590,16 @@ const kernels: Record<string, Kernel> = {
     // Chosen by timing each form on onnxruntime's CPU provider (2 cores, AVX-512) for MUNIT's shapes at 64, 128
     // and 256: one dilated convolution when a side has a few channels (the RGB convolutions), one GEMM over an
     // im2col matrix up to 32x32 outputs or when strided, per-tap GEMMs for wide layers at 64x64 and above (an im2col
-    // matrix there is hundreds of MB).
+    // matrix there is hundreds of MB); and Winograd's where the forward runs as Winograd, from its input transform.
     const strided = info.strideHeight > 1 || info.strideWidth > 1;
     // (The dilated form would also need a crop when a stride drops the input's last rows.)
     if (Math.min(info.inChannels, info.outChannels) <= 4 && !strided)
       return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
     const [x, dy] = [nchw(b, inputs.x), nchw(b, inputs.dy)];
+    if (winogradApplies(info)) {
+      const v = b.derived(b.value(inputs.x.dataId), 'winograd', () => winogradInput(b.graph, x, info));
+      return result(b, winogradFilterGradient(b.graph, dy, v, info), filterShape, 'float32', [0, 1, 3, 2]);
+    }
     if (info.outHeight * info.outWidth <= 1024 || strided) return result(b, filterGradientByIm2col(b, x, dy, info), filterShape, 'float32', OIHW);
     return result(b, filterGradient(b, x, dy, info), filterShape, 'float32', OIHW);
   },

@@ -47,6 +47,12 @@ function kron(m: number[][]): Float32Array {
   return out;
 }
 
+/** The transpose of a rows x (length / rows) row-major matrix. */
+function transposed(m: Float32Array, rows: number): Float32Array {
+  const cols = m.length / rows;
+  return Float32Array.from({ length: m.length }, (_, k) => m[(k % rows) * cols + Math.floor(k / rows)]);
+}
+
 /** Unpadded, unstrided 3x3 convolutions on at least 32x32 outputs in blocks of 4, with 64 or more channels each side. */
 export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
@@ -72,23 +78,54 @@ export function winogradFilter(g: OnnxGraph, w: string, co: number, ci: number):
   return g.op('Reshape', [g.op('MatMul', [g.constant(kron(G), [POINTS, 9], 'float32'), taps]), g.int64s([POINTS, co, ci])]);
 }
 
-/** The convolution of x (NCHW) with the filters u (winogradFilter) as F(4x4, 3x3), stored [out, n, h, w] (WINOGRAD_LAYOUT). */
-export function winogradConv(g: OnnxGraph, x: string, u: string, info: backend_util.Conv2DInfo): string {
-  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: h, outWidth: wd } = info;
-  const [th, tw] = [h / TILE, wd / TILE];
-  const tiles = n * th * tw;
-  // V [36, ci, n * tiles]: B^T d B of every 6x6 window, 4 apart.
+/** V [36, ci, n * tiles]: B^T d B of every 6x6 window of x (NCHW), 4 apart. */
+export function winogradInput(g: OnnxGraph, x: string, info: backend_util.Conv2DInfo): string {
+  const { batchSize: n, inChannels: ci, outHeight: h, outWidth: wd } = info;
   const images = g.op('Reshape', [x, g.int64s([n * ci, 1, info.inHeight, info.inWidth])]);
   const windows = g.op('Conv', [images, g.constant(kron(BT), [POINTS, 1, WINDOW, WINDOW], 'float32')], {
     kernel_shape: [WINDOW, WINDOW],
     strides: [TILE, TILE],
   });
-  const byPoint = g.op('Transpose', [g.op('Reshape', [windows, g.int64s([n, ci, POINTS, th * tw])])], { perm: [2, 1, 0, 3] });
-  const v = g.op('Reshape', [byPoint, g.int64s([POINTS, ci, tiles])]);
-  const m = g.op('Reshape', [g.op('MatMul', [u, v]), g.int64s([POINTS, co * tiles])]);
+  const byPoint = g.op('Transpose', [g.op('Reshape', [windows, g.int64s([n, ci, POINTS, (h / TILE) * (wd / TILE)])])], { perm: [2, 1, 0, 3] });
+  return g.op('Reshape', [byPoint, g.int64s([POINTS, ci, (n * h * wd) / (TILE * TILE)])]);
+}
+
+/**
+ * The convolution with the filters u (winogradFilter) of the input v (winogradInput) as F(4x4, 3x3), stored
+ * [out, n, h, w] (WINOGRAD_LAYOUT).
+ */
+export function winogradConv(g: OnnxGraph, v: string, u: string, info: backend_util.Conv2DInfo): string {
+  const { batchSize: n, outChannels: co, outHeight: h, outWidth: wd } = info;
+  const [th, tw] = [h / TILE, wd / TILE];
+  const m = g.op('Reshape', [g.op('MatMul', [u, v]), g.int64s([POINTS, co * n * th * tw])]);
   // Y = A^T m A per block: [4, 4, co, n, th, tw], put in place by DepthToSpace (its DCR channel order is the
   // block's (row, column) outermost) as [co, n, h, w]; a Transpose that does the same is 3-4x slower.
   const blocks = g.op('MatMul', [g.constant(kron(AT), [TILE * TILE, POINTS], 'float32'), m]);
   const placed = g.op('DepthToSpace', [g.op('Reshape', [blocks, g.int64s([1, TILE * TILE * co * n, th, tw])])], { blocksize: TILE, mode: 'DCR' });
   return g.op('Reshape', [placed, g.int64s([co, n, h, wd])]);
+}
+
+/**
+ * The filter gradient of that convolution from dy (NCHW) and its input's v: dW = G^T (sum over tiles of
+ * (A dY A^T) x V) G, [36] batched GEMMs of a quarter of an im2col GEMM's multiplies; stored [3, 3, co, ci].
+ */
+export function winogradFilterGradient(g: OnnxGraph, dy: string, v: string, info: backend_util.Conv2DInfo): string {
+  const { batchSize: n, inChannels: ci, outChannels: co, outHeight: h, outWidth: wd } = info;
+  const [th, tw] = [h / TILE, wd / TILE];
+  // dy's 4x4 blocks as [16, co, n * tiles]: SpaceToDepth is DepthToSpace's inverse, as in winogradConv.
+  const byImage = g.op('SpaceToDepth', [g.op('Reshape', [dy, g.int64s([1, n * co, h, wd])])], { blocksize: TILE });
+  const blocks =
+    n === 1
+      ? g.op('Reshape', [byImage, g.int64s([TILE * TILE, co * th * tw])])
+      : g.op('Reshape', [
+          g.op('Transpose', [g.op('Reshape', [byImage, g.int64s([TILE * TILE, n, co, th * tw])])], { perm: [0, 2, 1, 3] }),
+          g.int64s([TILE * TILE, co * n * th * tw]),
+        ]);
+  const dm = g.op('Reshape', [
+    g.op('MatMul', [g.constant(transposed(kron(AT), TILE * TILE), [POINTS, TILE * TILE], 'float32'), blocks]),
+    g.int64s([POINTS, co, n * th * tw]),
+  ]);
+  const du = g.op('MatMul', [dm, g.op('Transpose', [v], { perm: [0, 2, 1] })]);
+  const taps = g.op('MatMul', [g.constant(transposed(kron(G), POINTS), [9, POINTS], 'float32'), g.op('Reshape', [du, g.int64s([POINTS, co * ci])])]);
+  return g.op('Reshape', [taps, g.int64s([3, 3, co, ci])]);
 }

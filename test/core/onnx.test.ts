@@ -101,6 +101,12 @@ const OPS: Record<string, [Record<string, number[]>, Loss]> = {
     { x: [1, 35, 35, 5], w: [3, 3, 5, 6] },
     (t) => tf.sum(tf.square(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid'))),
   ],
+  // A residual block's convolution from 128x128 images: Winograd's forward, filter gradient and input gradient. The
+  // loss reads a corner, so its float32 sum stays small enough for finite differences; the rest of dy is zero.
+  'conv 3x3, 64 channels, as Winograd with its gradients': [
+    { x: [1, 34, 34, 64], w: [3, 3, 64, 64] },
+    (t) => cubic(tf.slice(tf.conv2d(t.x as tf.Tensor4D, tf.mul(t.w, 0.05) as tf.Tensor4D, 1, 'valid'), [0, 0, 0, 0], [1, 12, 12, 64])),
+  ],
   // VGG-16 (the perceptual loss): 'same' convolutions, 2x2 max pools after a ReLU, the RGB -> BGR split.
   'conv 3x3, same padding': [{ x: X, w: [3, 3, 3, 4] }, (t) => cubic(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'same'))],
   'max pool 2x2 after a ReLU': op([2, 6, 8, 3], (x) => tf.maxPool(tf.relu(x), 2, 2, 'valid')),
@@ -181,6 +187,37 @@ describe('the compiled engine', () => {
         compiled.dispose();
       });
     }
+  });
+
+  it('the input gradient of a wide 3x3 convolution runs as Winograd (34x34, rounded up to blocks of 4) and gives tfjs values', async () => {
+    // A residual block's: dx of the reflect-padded 34x34 input from a 32x32 dy.
+    const [xShape, wShape] = [
+      [1, 34, 34, 64],
+      [3, 3, 64, 64],
+    ] as [number, number, number, number][];
+    assert.ok(winogradApplies(backend_util.computeConv2DInfo([1, 36 + 2, 36 + 2, 64], wShape, 1, 1, 'valid')), 'its transposed form takes Winograd');
+    const rng = seeded(12);
+    const [x, w, dy] = [xShape, wShape, [1, 32, 32, 64]].map((s, i) =>
+      tf.tensor(
+        Float32Array.from({ length: sizeOf(s) }, () => (rng() * 2 - 1) * (i === 1 ? 0.05 : 1)),
+        s,
+      ),
+    );
+    const inputs = [
+      { name: 'x', shape: xShape },
+      { name: 'w', shape: wShape, perm: [0, 1, 2, 3] },
+      { name: 'dy', shape: [1, 32, 32, 64] },
+    ];
+    const dx = (t: Record<string, tf.Tensor>) =>
+      tf.grad((v: tf.Tensor) => tf.sum(tf.mul(tf.conv2d(v as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid'), t.dy)))(t.x);
+    const compiled = await CompiledFunction.create(inputs, (t) => ({ dx: dx(t) }), CPU);
+    const out = await compiled.run({ x, w: w.dataSync() as Float32Array, dy });
+    const expected = dx({ x, w, dy });
+    assert.deepEqual(out.dx.shape, expected.shape);
+    const err = relErr(out.dx.dataSync(), expected.dataSync());
+    assert.ok(err < 1e-4, `relative error ${err}`);
+    tf.dispose([x, w, dy, expected, ...Object.values(out)]);
+    compiled.dispose();
   });
 
   it('the wide 3x3 convolutions run as Winograd F(4x4, 3x3) and give tfjs values for every output', async () => {
