@@ -598,7 +598,7 @@ const kernels: Record<string, Kernel> = {
     const [x, dy] = [nchw(b, inputs.x), nchw(b, inputs.dy)];
     if (winogradApplies(info)) {
       const v = b.derived(b.value(inputs.x.dataId), 'winograd', () => winogradInput(b.graph, x, info));
-      return result(b, winogradFilterGradient(b.graph, dy, v, info), filterShape, 'float32', [0, 1, 3, 2]);
+      return result(b, winogradFilterGradient(b.graph, dy, v, info), filterShape, 'float32', OIHW);
     }
     if (info.outHeight * info.outWidth <= 1024 || strided) return result(b, filterGradientByIm2col(b, x, dy, info), filterShape, 'float32', OIHW);
     return result(b, filterGradient(b, x, dy, info), filterShape, 'float32', OIHW);

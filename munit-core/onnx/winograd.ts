@@ -47,12 +47,6 @@ function kron(m: number[][]): Float32Array {
   return out;
 }
 
-/** The transpose of a rows x (length / rows) row-major matrix. */
-function transposed(m: Float32Array, rows: number): Float32Array {
-  const cols = m.length / rows;
-  return Float32Array.from({ length: m.length }, (_, k) => m[(k % rows) * cols + Math.floor(k / rows)]);
-}
-
 /** Unpadded, unstrided 3x3 convolutions on at least 32x32 outputs in blocks of 4, with 64 or more channels each side. */
 export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
   const p = info.padInfo;
@@ -107,7 +101,7 @@ export function winogradConv(g: OnnxGraph, v: string, u: string, info: backend_u
 
 /**
  * The filter gradient of that convolution from dy (NCHW) and its input's v: dW = G^T (sum over tiles of
- * (A dY A^T) x V) G, [36] batched GEMMs of a quarter of an im2col GEMM's multiplies; stored [3, 3, co, ci].
+ * (A dY A^T) x V) G, [36] batched GEMMs of a quarter of an im2col GEMM's multiplies; [co, ci, 3, 3].
  */
 export function winogradFilterGradient(g: OnnxGraph, dy: string, v: string, info: backend_util.Conv2DInfo): string {
   const { batchSize: n, inChannels: ci, outChannels: co, outHeight: h, outWidth: wd } = info;
@@ -122,10 +116,11 @@ export function winogradFilterGradient(g: OnnxGraph, dy: string, v: string, info
           g.int64s([TILE * TILE, co * n * th * tw]),
         ]);
   const dm = g.op('Reshape', [
-    g.op('MatMul', [g.constant(transposed(kron(AT), TILE * TILE), [POINTS, TILE * TILE], 'float32'), blocks]),
+    g.op('Gemm', [g.constant(kron(AT), [TILE * TILE, POINTS], 'float32'), blocks], { transA: 1 }),
     g.int64s([POINTS, co, n * th * tw]),
   ]);
   const du = g.op('MatMul', [dm, g.op('Transpose', [v], { perm: [0, 2, 1] })]);
-  const taps = g.op('MatMul', [g.constant(transposed(kron(G), POINTS), [9, POINTS], 'float32'), g.op('Reshape', [du, g.int64s([POINTS, co * ci])])]);
-  return g.op('Reshape', [taps, g.int64s([3, 3, co, ci])]);
+  // Taken transposed, so that the gradient comes out in the weights' own [co, ci, 3, 3] order, which Adam works in.
+  const taps = g.op('Gemm', [g.op('Reshape', [du, g.int64s([POINTS, co * ci])]), g.constant(kron(G), [POINTS, 9], 'float32')], { transA: 1 });
+  return g.op('Reshape', [taps, g.int64s([co, ci, 3, 3])]);
 }
