@@ -67,6 +67,11 @@ const OPS: Record<string, [Record<string, number[]>, Loss]> = {
     { x: X, w: [4, 4, 3, 2] },
     (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'reflect'), t.w as tf.Tensor4D, 2, 'valid'))),
   ],
+  // Sides that a stride of 2 divides exactly (the encoders' and discriminators' layers): ConvTranspose without output_padding.
+  'conv 4x4, stride 2, sides divided exactly': [
+    { x: [2, 6, 8, 3], w: [4, 4, 3, 5] },
+    (t) => cubic(tf.conv2d(pad2d(t.x as tf.Tensor4D, 1, 'reflect'), t.w as tf.Tensor4D, 2, 'valid')),
+  ],
   'conv 7x7, reflect padding 3': [
     { x: [1, 8, 8, 2], w: [7, 7, 2, 3] },
     (t) => tf.sum(tf.square(tf.conv2d(pad2d(t.x as tf.Tensor4D, 3, 'reflect'), t.w as tf.Tensor4D, 1, 'valid'))),
