@@ -522,9 +522,9 @@ const kernels: Record<string, Kernel> = {
     const w = b.value(inputs.filter.dataId);
     const [x, filter] = [nchw(b, inputs.x), b.inLayout(w, OIHW)];
     if (winogradApplies(info)) {
-      const u = b.derived(w, 'winograd', () => winogradFilter(b.graph, filter, info.outChannels, info.inChannels));
+      const u = b.derived(w, 'winograd filter', () => winogradFilter(b.graph, filter, info.outChannels, info.inChannels));
       // The input's transform is kept for the filter gradient, which takes it from the same x.
-      const v = b.derived(b.value(inputs.x.dataId), 'winograd', () => winogradInput(b.graph, x, info));
+      const v = b.derived(b.value(inputs.x.dataId), 'winograd input', () => winogradInput(b.graph, x, info));
       return result(b, winogradConv(b.graph, v, u, info), info.outShape, 'float32', WINOGRAD_LAYOUT);
     }
     const name = b.graph.op('Conv', [x, filter], {
@@ -568,7 +568,7 @@ const kernels: Record<string, Kernel> = {
       const transposed = backend_util.computeConv2DInfo(padded, [kh, kw, co, ci], 1, 1, 'valid');
       if (pads.every((q) => q >= 0) && winogradApplies(transposed)) {
         const dy = g.op('Pad', [nchw(b, inputs.dy), g.int64s([0, 0, pads[0], pads[1], 0, 0, pads[2] + eh, pads[3] + ew])], { mode: 'constant' });
-        const u = b.derived(filter, 'winograd flipped', () => winogradFilter(g, flipped, ci, co));
+        const u = b.derived(filter, 'winograd filter flipped', () => winogradFilter(g, flipped, ci, co));
         const full = winogradConv(g, winogradInput(g, dy, transposed), u, transposed);
         const name = eh + ew === 0 ? full : g.op('Slice', [full, g.int64s([0, 0]), g.int64s([h, w]), g.int64s([2, 3])]);
         return result(b, name, inputShape, 'float32', WINOGRAD_LAYOUT);
@@ -597,7 +597,7 @@ const kernels: Record<string, Kernel> = {
       return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
     const [x, dy] = [nchw(b, inputs.x), nchw(b, inputs.dy)];
     if (winogradApplies(info)) {
-      const v = b.derived(b.value(inputs.x.dataId), 'winograd', () => winogradInput(b.graph, x, info));
+      const v = b.derived(b.value(inputs.x.dataId), 'winograd input', () => winogradInput(b.graph, x, info));
       return result(b, winogradFilterGradient(b.graph, dy, v, info), filterShape, 'float32', OIHW);
     }
     if (info.outHeight * info.outWidth <= 1024 || strided) return result(b, filterGradientByIm2col(b, x, dy, info), filterShape, 'float32', OIHW);

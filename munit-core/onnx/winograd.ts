@@ -1,9 +1,11 @@
 // Winograd's minimal filtering F(4x4, 3x3) (Lavin and Gray, 2016) for the wide 3x3 convolutions: each 4x4 block of
 // outputs from a 6x6 block of inputs in 36 multiplies per channel pair instead of 144. As ONNX ops: the input
 // transform is a convolution of each channel with 36 fixed 6x6 kernels (stride 4), the products are 36 batched GEMMs,
-// and the output transform is one GEMM by a fixed matrix and a transpose into place. Measured on onnxruntime's CPU
-// provider for MUNIT's 256-channel residual convolutions: 24 ms against 36 ms for its direct convolution at 64x64,
-// 7.7 against 9.1 ms at 32x32; at 16x16 the transforms cost what the GEMMs save.
+// and the output transform is one GEMM by a fixed matrix and a DepthToSpace into place. The input gradient is the
+// same on dy with the flipped filters, and the filter gradient reuses the forward's input transform. Measured on
+// onnxruntime's CPU provider for MUNIT's 256-channel residual convolutions: 24 ms against 36 ms for its direct
+// convolution at 64x64, 7.7 against 9.1 ms at 32x32; at 16x16 a 64x64 training step is slower with it (0.87 against
+// 0.71 s), so it starts at 32x32 outputs.
 import type { backend_util } from '@tensorflow/tfjs-core';
 import type { OnnxGraph } from './graph.js';
 

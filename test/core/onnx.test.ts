@@ -106,11 +106,11 @@ const OPS: Record<string, [Record<string, number[]>, Loss]> = {
     { x: [1, 35, 35, 5], w: [3, 3, 5, 6] },
     (t) => tf.sum(tf.square(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'valid'))),
   ],
-  // A residual block's convolution from 128x128 images: Winograd's forward, filter gradient and input gradient. The
+  // A residual block's convolution from 128x128 images, batch 2: Winograd's forward, filter and input gradients. The
   // loss reads a corner, so its float32 sum stays small enough for finite differences; the rest of dy is zero.
   'conv 3x3, 64 channels, as Winograd with its gradients': [
-    { x: [1, 34, 34, 64], w: [3, 3, 64, 64] },
-    (t) => cubic(tf.slice(tf.conv2d(t.x as tf.Tensor4D, tf.mul(t.w, 0.05) as tf.Tensor4D, 1, 'valid'), [0, 0, 0, 0], [1, 12, 12, 64])),
+    { x: [2, 34, 34, 64], w: [3, 3, 64, 64] },
+    (t) => cubic(tf.slice(tf.conv2d(t.x as tf.Tensor4D, tf.mul(t.w, 0.05) as tf.Tensor4D, 1, 'valid'), [0, 0, 0, 0], [2, 12, 12, 64])),
   ],
   // VGG-16 (the perceptual loss): 'same' convolutions, 2x2 max pools after a ReLU, the RGB -> BGR split.
   'conv 3x3, same padding': [{ x: X, w: [3, 3, 3, 4] }, (t) => cubic(tf.conv2d(t.x as tf.Tensor4D, t.w as tf.Tensor4D, 1, 'same'))],
