@@ -36,10 +36,18 @@ function phaseFilter(w: tf.Tensor4D): tf.Tensor4D {
   return tf.reshape(tf.transpose(phases, [3, 4, 2, 0, 1]), [TAPS, TAPS, ci, 4 * co]);
 }
 
-/** The plain form on a few rows or columns of x: conv5x5(pad(up(x))) for the output lines at an image border. */
-function plainStrip(x: tf.Tensor4D, w: tf.Tensor4D, rows: [number, number], cols: [number, number]): tf.Tensor4D {
-  const up = tf.image.resizeNearestNeighbor(x, [x.shape[1] * 2, x.shape[2] * 2]);
-  return tf.conv2d(tf.mirrorPad(up, [[0, 0], rows, cols, [0, 0]], 'reflect'), w, 1, 'valid');
+/**
+ * The plain form for one output line at an image border: the two input lines next to it (`lines`, along `axis`),
+ * upsampled and reflect-padded by `pads`, of which the kernel's 5 lines at the border (`end`) are convolved.
+ */
+function borderLine(lines: tf.Tensor4D, w: tf.Tensor4D, axis: 1 | 2, pads: [[number, number], [number, number]], end: 'first' | 'last'): tf.Tensor4D {
+  const up = tf.image.resizeNearestNeighbor(lines, [lines.shape[1] * 2, lines.shape[2] * 2]);
+  const padded = tf.mirrorPad(up, [[0, 0], ...pads, [0, 0]], 'reflect');
+  const begin = [0, 0, 0, 0];
+  const size = [...padded.shape];
+  if (end === 'last') begin[axis] = size[axis] - KERNEL;
+  size[axis] = KERNEL;
+  return tf.conv2d(tf.slice(padded, begin, size), w, 1, 'valid');
 }
 
 /**
@@ -64,14 +72,13 @@ export function upsampleConv2d(x: tf.Tensor4D, w: tf.Tensor4D, padType: PadType)
     const phases = tf.depthToSpace(tf.conv2d(padded, phaseFilter(w), 1, 'valid'), 2) as tf.Tensor4D;
     if (padType !== 'reflect') return phases;
     const [oh, ow] = [2 * h, 2 * wd];
-    const lines = (start: number, count: number, axis: 1 | 2) =>
-      tf.slice(x, axis === 1 ? [0, start, 0, 0] : [0, 0, start, 0], axis === 1 ? [n, count, wd, -1] : [n, h, count, -1]);
-    const [first, last] = [0, 1];
-    // Each border line: the two input lines next to it, upsampled and reflected; the conv's one output line.
-    const top = tf.slice(plainStrip(lines(0, 2, 1), w, [PAD, 0], [PAD, PAD]), [0, first, 0, 0], [n, 1, ow, co]);
-    const bottom = tf.slice(plainStrip(lines(h - 2, 2, 1), w, [0, PAD], [PAD, PAD]), [0, last, 0, 0], [n, 1, ow, co]);
-    const left = tf.slice(plainStrip(lines(0, 2, 2), w, [PAD, PAD], [PAD, 0]), [0, 1, first, 0], [n, oh - 2, 1, co]);
-    const right = tf.slice(plainStrip(lines(wd - 2, 2, 2), w, [PAD, PAD], [0, PAD]), [0, 1, last, 0], [n, oh - 2, 1, co]);
+    const lines = (start: number, axis: 1 | 2) => tf.slice(x, axis === 1 ? [0, start, 0, 0] : [0, 0, start, 0], axis === 1 ? [n, 2, wd, -1] : [n, h, 2, -1]);
+    const full: [number, number] = [PAD, PAD];
+    const top = borderLine(lines(0, 1), w, 1, [[PAD, 0], full], 'first');
+    const bottom = borderLine(lines(h - 2, 1), w, 1, [[0, PAD], full], 'last');
+    const rows = (t: tf.Tensor4D) => tf.slice(t, [0, 1, 0, 0], [n, oh - 2, 1, co]);
+    const left = rows(borderLine(lines(0, 2), w, 2, [full, [PAD, 0]], 'first'));
+    const right = rows(borderLine(lines(wd - 2, 2), w, 2, [full, [0, PAD]], 'last'));
     const inner = tf.slice(phases, [0, 1, 1, 0], [n, oh - 2, ow - 2, co]);
     return tf.concat([top, tf.concat([left, inner, right], 2), bottom], 1) as tf.Tensor4D;
   });

@@ -4,8 +4,9 @@
 // and the output transform is one GEMM by a fixed matrix and a DepthToSpace into place. The input gradient is the
 // same on dy with the flipped filters, and the filter gradient reuses the forward's input transform. Measured on
 // onnxruntime's CPU provider for MUNIT's 256-channel residual convolutions: 24 ms against 36 ms for its direct
-// convolution at 64x64, 7.7 against 9.1 ms at 32x32; at 16x16 a 64x64 training step is slower with it (0.87 against
-// 0.71 s), so it starts at 32x32 outputs.
+// convolution at 64x64, 7.7 against 9.1 ms at 32x32. At 16x16 (the residual blocks of 64x64 images) a forward alone
+// is 0.41 against 0.85 ms, but a whole 64x64 training step gains nothing measurable (0.66-0.76 s either way, in
+// alternation), so it starts at 32x32 outputs.
 import type { backend_util } from '@tensorflow/tfjs-core';
 import type { OnnxGraph } from './graph.js';
 
