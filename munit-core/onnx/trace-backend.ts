@@ -48,12 +48,14 @@ export class TraceBackend extends KernelBackend {
   private readonly values = new WeakMap<DataId, TracedValue>();
   /** tfjs' reference counts: a variable assigned a traced tensor shares its data id. */
   private readonly refs = new WeakMap<DataId, number>();
-  private readonly derivedValues = new WeakMap<TracedValue, Map<string, string>>();
+  /** derived()'s values of the current graph. */
+  private derivedValues = new Map<string, string>();
   private count = 0;
 
   /** Starts a new graph; values of the previous one must not be used again. */
   reset(): OnnxGraph {
     this.graph = new OnnxGraph();
+    this.derivedValues = new Map();
     return this.graph;
   }
 
@@ -96,10 +98,11 @@ export class TraceBackend extends KernelBackend {
    * graph however many convolutions use the same weights.
    */
   derived(v: TracedValue, key: string, make: () => string): string {
-    let made = this.derivedValues.get(v);
-    if (!made) this.derivedValues.set(v, (made = new Map()));
-    let name = made.get(key);
-    if (name === undefined) made.set(key, (name = make()));
+    // Keyed by the stored value, not the TracedValue: the gradient tape saves clones (Identity), which share it.
+    if (v.name === '') return make();
+    const id = `${key}:${v.name}:${v.perm.join(',')}`;
+    let name = this.derivedValues.get(id);
+    if (name === undefined) this.derivedValues.set(id, (name = make()));
     return name;
   }
 
