@@ -15,14 +15,12 @@ const TAPS = 3;
 const phaseTap = (a: number, d: number) => Math.floor((a + d - PAD) / 2) + 1;
 
 /** Per phase (a, b) a [5 * 5, 3 * 3] matrix: 1 where the 5x5 tap (di, dj) falls on the phase kernel's tap (u, v). */
-function phaseMatrices(): tf.Tensor2D[] {
-  return [0, 1, 2, 3].map((ab) => {
-    const m = new Float32Array(KERNEL * KERNEL * TAPS * TAPS);
-    for (let di = 0; di < KERNEL; di++)
-      for (let dj = 0; dj < KERNEL; dj++) m[(di * KERNEL + dj) * TAPS * TAPS + phaseTap(ab >> 1, di) * TAPS + phaseTap(ab & 1, dj)] = 1;
-    return tf.tensor2d(m, [KERNEL * KERNEL, TAPS * TAPS]);
-  });
-}
+const PHASE_MATRICES = [0, 1, 2, 3].map((ab) => {
+  const m = new Float32Array(KERNEL * KERNEL * TAPS * TAPS);
+  for (let di = 0; di < KERNEL; di++)
+    for (let dj = 0; dj < KERNEL; dj++) m[(di * KERNEL + dj) * TAPS * TAPS + phaseTap(ab >> 1, di) * TAPS + phaseTap(ab & 1, dj)] = 1;
+  return m;
+});
 
 /**
  * The four phase kernels of w [5, 5, in, out] as one [3, 3, in, 4 * out] filter, out channels ordered (a, b, c).
@@ -32,7 +30,7 @@ function phaseMatrices(): tf.Tensor2D[] {
 function phaseFilter(w: tf.Tensor4D): tf.Tensor4D {
   const [, , ci, co] = w.shape;
   const taps = tf.reshape(tf.transpose(w, [3, 2, 0, 1]), [co * ci, KERNEL * KERNEL]);
-  const phases = tf.reshape(tf.stack(phaseMatrices().map((m) => tf.matMul(taps, m))), [4, co, ci, TAPS, TAPS]);
+  const phases = tf.reshape(tf.stack(PHASE_MATRICES.map((m) => tf.matMul(taps, tf.tensor2d(m, [KERNEL * KERNEL, TAPS * TAPS])))), [4, co, ci, TAPS, TAPS]);
   return tf.reshape(tf.transpose(phases, [3, 4, 2, 0, 1]), [TAPS, TAPS, ci, 4 * co]);
 }
 

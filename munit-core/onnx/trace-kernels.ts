@@ -472,8 +472,8 @@ const kernels: Record<string, Kernel> = {
     const v = b.value(inputs.value.dataId);
     const axis = util.parseAxisParam(attrs.axis as number, v.shape)[0];
     const shape = v.shape.filter((_, i) => i !== axis);
+    if (v.uniform !== undefined) return Array.from({ length: v.shape[axis] }, () => uniformInfo(b, v.uniform!, shape, v.dtype));
     return Array.from({ length: v.shape[axis] }, (_, k) => {
-      if (v.uniform !== undefined) return uniformInfo(b, v.uniform, shape, v.dtype);
       const name = b.graph.op('Slice', [b.inLayout(v, v.perm), b.graph.int64s([k]), b.graph.int64s([k + 1]), b.graph.int64s([v.perm.indexOf(axis)])]);
       return reshapeValue(b, { name, shape: v.shape.map((d, i) => (i === axis ? 1 : d)), dtype: v.dtype, perm: v.perm }, shape);
     });
