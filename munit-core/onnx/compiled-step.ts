@@ -1,7 +1,7 @@
 // The reference iteration (dis_update, then gen_update with the updated discriminators) as two ONNX graphs run by
 // onnxruntime. The graphs are traced from the trainer's own code; the weights and Adam moments are graph inputs and
-// outputs, held by onnxruntime between iterations and copied into the trainer's tfjs variables only when something
-// reads them (a checkpoint, a sample grid, a model request).
+// outputs, held between iterations (on the GPU with WebGPU, else in host buffers) and copied into the trainer's tfjs
+// variables only when something reads them (a checkpoint, a sample grid, a model request).
 import * as tf from '@tensorflow/tfjs-core';
 import { adamStepFactors } from '../adam.js';
 import type { ParamEntry } from '../layers/params.js';
@@ -18,13 +18,16 @@ import {
   StepEngine,
 } from '../trainer.js';
 import { bindParams, paramPerm, tensorFeed } from './compile.js';
-import { OnnxGraph, portSize } from './graph.js';
+import { DeviceTransfer } from './device-transfer.js';
+import { GraphPort, OnnxGraph, portSize } from './graph.js';
 import { inversePerm, permute } from './layout.js';
-import { createSession, GraphSession, PortData, SessionOptions } from './session.js';
+import { createDeviceSession, createSession, DeviceSession, DeviceValue, Feed, GraphSession, keepsStateOnDevice, PortData, SessionOptions } from './session.js';
 import { NCHW, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
 type Group = 'gen' | 'dis';
+/** A step's outputs: the losses in host memory; on a device, the new weights and moments. */
+type StepOutputs = { host: Record<string, PortData>; device: Record<string, DeviceValue> };
 /** NHWC batch shapes of the two domains. */
 export interface ImageShapes {
   a: number[];
@@ -43,7 +46,7 @@ interface Slot {
 }
 
 interface StepGraph {
-  session: GraphSession;
+  session: GraphSession | DeviceSession;
   graph: OnnxGraph;
   /** What the graph was built for: a change of these rebuilds it. */
   key: string;
@@ -78,8 +81,8 @@ function slotsOf(t: MunitTrainer): Slot[] {
 export class CompiledStep implements StepEngine {
   readonly name: string;
   private readonly slots: Slot[];
-  /** The current weights and moments by graph name. */
-  private state = new Map<string, Float32Array>();
+  /** The current weights and moments by graph name: host buffers, or values on the device once a step wrote them. */
+  private readonly state = new Map<string, Feed>();
   /**
    * Buffers of the same shapes that a step writes its new weights and moments into; a committed step swaps them
    * with the state. So a step allocates nothing, and on the C API copies nothing (360 MB at the reference widths).
@@ -89,8 +92,14 @@ export class CompiledStep implements StepEngine {
   private ahead = false;
   private dis?: StepGraph;
   private gen?: StepGraph;
-  /** The frozen VGG-16 weights of the perceptual loss (vgg_w > 0), by graph name. */
-  private readonly vgg: Map<string, Float32Array>;
+  /** The frozen VGG-16 weights of the perceptual loss (vgg_w > 0), by graph name; uploaded once on a device. */
+  private readonly vgg: Map<string, Feed>;
+  /** Uploads and read-backs, when the provider keeps the state on its device (keepsStateOnDevice). */
+  private readonly device?: DeviceTransfer;
+  /** Whether the weights and moments stay on the GPU between iterations (keepsStateOnDevice). */
+  readonly keepsStateOnDevice: boolean;
+  /** The graph ports of the state, for read-backs. */
+  private readonly ports = new Map<string, GraphPort>();
   /** Seconds spent tracing and starting sessions, for the benchmark. */
   buildSeconds = 0;
 
@@ -102,7 +111,18 @@ export class CompiledStep implements StepEngine {
     this.vgg = vggFeeds(perceptualNetwork(trainer));
     this.name = `onnxruntime ${options.provider}`;
     this.slots = slotsOf(trainer);
+    this.keepsStateOnDevice = keepsStateOnDevice(options.provider);
+    if (this.keepsStateOnDevice) this.device = new DeviceTransfer(options);
     this.reload();
+  }
+
+  /**
+   * Where the weights and moments are now: on the GPU with WebGPU once a step has written them, else in host memory
+   * ('mixed' between the two updates of the first iteration). For the training log and the tests.
+   */
+  get stateLocation(): 'device' | 'host' | 'mixed' {
+    const onDevice = [...this.state.values()].filter((v) => v instanceof DeviceValue).length;
+    return onDevice === 0 ? 'host' : onDevice === this.state.size ? 'device' : 'mixed';
   }
 
   /** Builds both graphs for batches of these shapes (NHWC; the config's batch size and crop). */
@@ -110,6 +130,7 @@ export class CompiledStep implements StepEngine {
     const step = new CompiledStep(trainer, shapes, options);
     await step.graphFor('dis');
     await step.graphFor('gen');
+    await step.uploadVgg();
     return step;
   }
 
@@ -118,12 +139,18 @@ export class CompiledStep implements StepEngine {
     return this.gen?.session.binding ?? 'not started';
   }
 
+  /** The two graphs of an iteration, as traced (to write them out or check where they run). */
+  get graphs(): OnnxGraph[] {
+    return [this.dis!.graph, this.gen!.graph];
+  }
+
   /** Graph nodes per iteration (both graphs), for the benchmark. */
   get nodeCount(): number {
     return (this.dis?.graph.nodeCount ?? 0) + (this.gen?.graph.nodeCount ?? 0);
   }
 
   reload(): void {
+    this.disposeDeviceState();
     this.state.clear();
     for (const s of this.slots) {
       const perm = paramPerm(s.entry);
@@ -134,14 +161,29 @@ export class CompiledStep implements StepEngine {
 
   async settle(): Promise<void> {
     if (!this.ahead) return;
+    const host = await this.hostState();
     for (const s of this.slots) {
       const inverse = inversePerm(paramPerm(s.entry));
       const dims = paramPerm(s.entry).map((a) => s.entry.variable.shape[a]);
       [s.entry.variable, s.expAvg, s.expAvgSq].forEach((variable, i) => {
-        tf.tidy(() => variable.assign(tf.tensor(permute(this.state.get(s.names[i])!, dims, inverse), variable.shape)));
+        tf.tidy(() => variable.assign(tf.tensor(permute(host.get(s.names[i])!, dims, inverse), variable.shape)));
       });
     }
     this.ahead = false;
+  }
+
+  /** The state in host memory: values on the device are read back in one run (they stay there too). */
+  private async hostState(): Promise<Map<string, Float32Array>> {
+    const onDevice = [...this.state].filter((e): e is [string, DeviceValue] => e[1] instanceof DeviceValue);
+    const host = new Map([...this.state].filter((e): e is [string, Float32Array] => !(e[1] instanceof DeviceValue)));
+    if (onDevice.length === 0) return host;
+    const ports = onDevice.map(([name]) => this.ports.get(name)!);
+    const data = await this.device!.toHost(
+      ports,
+      onDevice.map(([, value]) => value),
+    );
+    onDevice.forEach(([name], i) => host.set(name, data[i] as Float32Array));
+    return host;
   }
 
   async step(xA: tf.Tensor4D, xB: tf.Tensor4D): Promise<IterationMetrics> {
@@ -172,9 +214,9 @@ export class CompiledStep implements StepEngine {
       gan_w: Float32Array.of(h.gan_w),
       ...this.adamFeeds(t.disOpt.settings, lr, t.disOpt.step + 1),
     });
-    const disLosses = DIS_LOSS_TERMS.map((n) => disOut[n][0] as number);
-    assertFiniteLosses(disLosses, 'discriminator step', DIS_LOSS_TERMS, t.iteration);
-    this.commit('dis');
+    const disLosses = DIS_LOSS_TERMS.map((n) => disOut.host[n][0] as number);
+    this.checked(disOut, () => assertFiniteLosses(disLosses, 'discriminator step', DIS_LOSS_TERMS, t.iteration));
+    this.commit('dis', disOut);
     t.disOpt.step += 1;
 
     const terms = t.genTerms();
@@ -182,9 +224,9 @@ export class CompiledStep implements StepEngine {
     const gen = await this.graphFor('gen');
     const weights = Object.fromEntries(LOSS_WEIGHT_KEYS.map((k) => [k, Float32Array.of(h[k])]));
     const genOut = await this.run(gen, { ...images, s_a: styles[2], s_b: styles[3], ...weights, ...this.adamFeeds(t.genOpt.settings, lr, t.genOpt.step + 1) });
-    const genValues = present.map((n) => genOut[n][0] as number);
-    assertFiniteLosses(genValues, 'generator step', present, t.iteration);
-    this.commit('gen');
+    const genValues = present.map((n) => genOut.host[n][0] as number);
+    this.checked(genOut, () => assertFiniteLosses(genValues, 'generator step', present, t.iteration));
+    this.commit('gen', genOut);
     t.genOpt.step += 1;
 
     t.iteration += 1;
@@ -198,10 +240,38 @@ export class CompiledStep implements StepEngine {
   }
 
   dispose(): void {
+    this.disposeDeviceState();
+    for (const value of this.vgg.values()) if (value instanceof DeviceValue) value.dispose();
     this.state.clear();
     this.spare.clear();
     this.dis?.session.release();
     this.gen?.session.release();
+    this.device?.release();
+  }
+
+  private disposeDeviceState(): void {
+    for (const value of this.state.values()) if (value instanceof DeviceValue) value.dispose();
+  }
+
+  /** On a device, the VGG-16 weights are uploaded once, not fed at every generator step. */
+  private async uploadVgg(): Promise<void> {
+    if (!this.device || this.vgg.size === 0) return;
+    const ports = this.gen!.graph.inputs.filter((port) => this.vgg.has(port.name));
+    const values = await this.device.toDevice(
+      ports,
+      ports.map((port) => this.vgg.get(port.name) as Float32Array),
+    );
+    ports.forEach((port, i) => this.vgg.set(port.name, values[i]));
+  }
+
+  /** Runs `check`; if it throws, the step's new values are dropped (on a device they would otherwise leak). */
+  private checked(out: StepOutputs, check: () => void): void {
+    try {
+      check();
+    } catch (err) {
+      for (const value of Object.values(out.device)) value.dispose();
+      throw err;
+    }
   }
 
   private adamFeeds(settings: MunitTrainer['genOpt']['settings'], lr: number, step: number): Record<string, Float32Array> {
@@ -209,28 +279,34 @@ export class CompiledStep implements StepEngine {
     return { step_size: Float32Array.of(stepSize), sqrt_bc2: Float32Array.of(sqrtBc2) };
   }
 
-  private run(graph: StepGraph, feeds: Record<string, Float32Array>): Promise<Record<string, PortData>> {
-    // New weights and moments go into the spare buffers; the losses into new ones.
-    return graph.session.run(
-      (port) => feeds[port.name] ?? this.state.get(port.name) ?? this.vgg.get(port.name),
-      (port) => {
-        if (!port.name.startsWith('new:')) return undefined;
-        const name = port.name.slice(4);
-        let buffer = this.spare.get(name);
-        if (!buffer) this.spare.set(name, (buffer = new Float32Array(portSize(port))));
-        return buffer;
-      },
-    );
+  private async run(graph: StepGraph, feeds: Record<string, Float32Array>): Promise<StepOutputs> {
+    const feed = (port: GraphPort) => feeds[port.name] ?? this.state.get(port.name) ?? this.vgg.get(port.name);
+    // On a device the new weights and moments stay there.
+    if ('runKeeping' in graph.session) return graph.session.runKeeping(feed);
+    // In host memory they go into the spare buffers; the losses into new ones.
+    const host = await graph.session.run(feed, (port) => {
+      if (!port.name.startsWith('new:')) return undefined;
+      const name = port.name.slice(4);
+      let buffer = this.spare.get(name);
+      if (!buffer) this.spare.set(name, (buffer = new Float32Array(portSize(port))));
+      return buffer;
+    });
+    return { host, device: {} };
   }
 
-  /** Takes the step's new weights and moments (written into the spare buffers) as the state. */
-  private commit(group: Group): void {
+  /** Takes the step's new weights and moments (on the device, or written into the spare buffers) as the state. */
+  private commit(group: Group, out: StepOutputs): void {
     for (const s of this.slots) {
       if (s.group !== group) continue;
       for (const name of s.names) {
-        const written = this.spare.get(name)!;
-        this.spare.set(name, this.state.get(name)!);
-        this.state.set(name, written);
+        const old = this.state.get(name)!;
+        if (this.device) {
+          if (old instanceof DeviceValue) old.dispose();
+          this.state.set(name, out.device[`new:${name}`]);
+        } else {
+          this.state.set(name, this.spare.get(name)!);
+          this.spare.set(name, old as Float32Array);
+        }
       }
     }
     this.ahead = true;
@@ -242,7 +318,10 @@ export class CompiledStep implements StepEngine {
     if (existing?.key === key) return existing;
     const started = performance.now();
     const traced = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
-    const session = await createSession(traced, this.options);
+    for (const port of traced.inputs) this.ports.set(port.name, port);
+    const session = this.device
+      ? await createDeviceSession(traced, this.options, (port) => port.name.startsWith('new:'))
+      : await createSession(traced, this.options);
     existing?.session.release();
     const graph = { session, graph: traced, key };
     if (group === 'gen') this.gen = graph;

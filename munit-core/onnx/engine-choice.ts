@@ -32,8 +32,8 @@ function cudaProviderInstalled(): boolean {
 }
 
 /**
- * onnxruntime first (CUDA when installed, else the CPU provider; WebGPU only when asked for, since the bundled
- * provider finds no adapter on software Vulkan and we have not measured it on hardware), then tfjs.
+ * onnxruntime first (CUDA when installed, else the CPU provider; WebGPU only when asked for: it is tested on Mesa's
+ * software Vulkan, where it is far slower than the CPU provider, and not yet measured on a hardware GPU), then tfjs.
  */
 export function chooseEngine(options: { prefer?: EngineName } = {}): EngineChoice {
   const envEngine = process.env[ENGINE_ENV];
@@ -79,7 +79,8 @@ export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, ch
   const started = performance.now();
   const step = await loaded.CompiledStep.create(trainer, shapes, { provider: choice.provider! });
   await trainer.useEngine(step);
-  return `${choice.description}; ${step.binding}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const state = step.keepsStateOnDevice ? '; weights and Adam moments stay on the GPU' : '';
+  return `${choice.description}; ${step.binding}${state}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
 }
 
 /** What translates (`munit translate`, hovers, the tuning and config previews) on the chosen engine. */

@@ -130,9 +130,14 @@ export class OnnxGraph {
     this.outputs.push(port);
   }
 
-  toBytes(): Uint8Array {
+  /** The model as ONNX bytes; `forWebGpu` writes the ops WebGPU lacks with ones it has (WEBGPU_LOWERING). */
+  toBytes(options: { forWebGpu?: boolean } = {}): Uint8Array {
     const renamed = (name: string) => this.renames.get(name) ?? name;
-    const nodes = this.nodes.map((n) => ({ ...n, input: n.input!.map(renamed), output: n.output!.map(renamed) }));
+    const nodes = this.nodes.flatMap((n): onnx.INodeProto[] => {
+      const node = { ...n, input: n.input!.map(renamed), output: n.output!.map(renamed) };
+      const lower = options.forWebGpu ? WEBGPU_LOWERING[n.opType!] : undefined;
+      return lower ? lower(node) : [node];
+    });
     const model: onnx.IModelProto = {
       irVersion: 8,
       producerName: 'munit-studio',
@@ -148,3 +153,29 @@ export class OnnxGraph {
     return onnx.ModelProto.encode(model).finish();
   }
 }
+
+const floatAttr = (node: onnx.INodeProto, name: string) => node.attribute?.find((a) => a.name === name)?.f;
+
+/**
+ * The ops onnxruntime 1.30's WebGPU provider has no kernel for, written with ops it has: else they run on the CPU,
+ * with a copy off the GPU and back for each (test/core/onnx-webgpu.test.ts runs the step with the CPU fallback off).
+ */
+const WEBGPU_LOWERING: Record<string, (node: onnx.INodeProto) => onnx.INodeProto[]> = {
+  /** The gradient sums: n - 1 Adds. */
+  Sum: ({ input, output }) =>
+    input!.slice(1).map((x, i) => ({
+      opType: 'Add',
+      input: [i === 0 ? input![0] : `${output![0]}:sum${i - 1}`, x],
+      output: [i === input!.length - 2 ? output![0] : `${output![0]}:sum${i}`],
+    })),
+  /** selu(x) = gamma elu(x, alpha). */
+  Selu: (node) => {
+    const [x, y] = [node.input![0], node.output![0]];
+    const [alpha, gamma] = [floatAttr(node, 'alpha') ?? 1.6732632423543772, floatAttr(node, 'gamma') ?? 1.0507009873554805];
+    return [
+      { opType: 'Elu', input: [x], output: [`${y}:elu`], attribute: [attribute('alpha', { f: alpha })] },
+      { opType: 'Constant', input: [], output: [`${y}:gamma`], attribute: [attribute('value_float', { f: gamma })] },
+      { opType: 'Mul', input: [`${y}:elu`, `${y}:gamma`], output: [y] },
+    ];
+  },
+};

@@ -25,6 +25,33 @@ export function onnxThreadCount(): number {
 /** A graph's values by port: the feeds, or the buffers outputs are written into. */
 export type PortValues = (port: GraphPort) => PortData | undefined;
 
+/**
+ * A value a session left on its device (a WebGPU buffer): fed to later runs as it is, and read back only on request
+ * (device-transfer.ts). Only onnxruntime-node's WebGPU provider hands out such values.
+ */
+export class DeviceValue {
+  constructor(readonly tensor: ort.Tensor) {}
+
+  dispose(): void {
+    this.tensor.dispose();
+  }
+}
+
+/** A feed: data in host memory, or a value already on the session's device. */
+export type Feed = PortData | DeviceValue;
+export type PortFeeds = (port: GraphPort) => Feed | undefined;
+
+/**
+ * Whether training state can stay on the provider's device between runs. onnxruntime-node hands out device buffers
+ * for WebGPU only; CUDA outputs come back to host memory (its binding has no CUDA buffers).
+ */
+export function keepsStateOnDevice(provider: OnnxProvider): boolean {
+  return provider === 'webgpu';
+}
+
+/** The ONNX bytes of a graph for a provider (WebGPU lacks some ops: graph.ts, WEBGPU_LOWERING). */
+export const modelFor = (graph: OnnxGraph, provider: OnnxProvider) => graph.toBytes({ forWebGpu: provider === 'webgpu' });
+
 /** A compiled graph ready to run. */
 export interface GraphSession {
   /** 'onnxruntime C API' or 'onnxruntime-node'. */
@@ -33,8 +60,14 @@ export interface GraphSession {
    * Runs the graph on `feeds` (every input, in the graph's layout). An output whose buffer `into` gives is written
    * there; the others come back in new buffers.
    */
-  run(feeds: PortValues, into?: PortValues): Promise<Record<string, PortData>>;
+  run(feeds: PortFeeds, into?: PortValues): Promise<Record<string, PortData>>;
   release(): void;
+}
+
+/** A session whose outputs chosen at its creation stay on the device. */
+export interface DeviceSession extends GraphSession {
+  /** Runs like run(); the kept outputs come back in `device`, the others in `host`. */
+  runKeeping(feeds: PortFeeds, into?: PortValues): Promise<{ host: Record<string, PortData>; device: Record<string, DeviceValue> }>;
 }
 
 function newBuffer(port: GraphPort): PortData {
@@ -45,9 +78,15 @@ function newBuffer(port: GraphPort): PortData {
   return new Uint8Array(size);
 }
 
-function feedOf(feeds: PortValues, port: GraphPort): PortData {
+function feedOf(feeds: PortFeeds, port: GraphPort): Feed {
   const data = feeds(port);
   if (data === undefined) throw new Error(`compiled graph: no value for input '${port.name}'`);
+  return data;
+}
+
+function hostFeedOf(feeds: PortFeeds, port: GraphPort): PortData {
+  const data = feedOf(feeds, port);
+  if (data instanceof DeviceValue) throw new Error(`internal: input '${port.name}' is a device value, fed to a host session`);
   return data;
 }
 
@@ -55,10 +94,10 @@ class CApiSession implements GraphSession {
   readonly binding = 'onnxruntime C API';
   constructor(private readonly session: DirectSession) {}
 
-  async run(feeds: PortValues, into?: PortValues): Promise<Record<string, PortData>> {
+  async run(feeds: PortFeeds, into?: PortValues): Promise<Record<string, PortData>> {
     const result: Record<string, PortData> = {};
     this.session.run(
-      (port) => feedOf(feeds, port),
+      (port) => hostFeedOf(feeds, port),
       (port) => (result[port.name] = into?.(port) ?? newBuffer(port)),
     );
     return result;
@@ -69,21 +108,40 @@ class CApiSession implements GraphSession {
   }
 }
 
-class NodeSession implements GraphSession {
+class NodeSession implements DeviceSession {
   readonly binding = 'onnxruntime-node';
   constructor(
     private readonly session: ort.InferenceSession,
     private readonly graph: OnnxGraph,
+    /** The outputs left on the device (as `preferredOutputLocation` told onnxruntime). */
+    private readonly kept: ReadonlySet<string> = new Set(),
   ) {}
 
-  async run(feeds: PortValues, into?: PortValues): Promise<Record<string, PortData>> {
+  async run(feeds: PortFeeds, into?: PortValues): Promise<Record<string, PortData>> {
+    const { host, device } = await this.runKeeping(feeds, into);
+    for (const value of Object.values(device)) value.dispose();
+    return host;
+  }
+
+  async runKeeping(feeds: PortFeeds, into?: PortValues): Promise<{ host: Record<string, PortData>; device: Record<string, DeviceValue> }> {
     const tensor = (port: GraphPort, data: PortData) => new ort.Tensor(port.dtype, data as Float32Array, port.dims);
-    const ortFeeds = Object.fromEntries(this.graph.inputs.map((port) => [port.name, tensor(port, feedOf(feeds, port))]));
+    const ortFeeds = Object.fromEntries(
+      this.graph.inputs.map((port) => {
+        const feed = feedOf(feeds, port);
+        return [port.name, feed instanceof DeviceValue ? feed.tensor : tensor(port, feed)];
+      }),
+    );
     // onnxruntime writes a given buffer in place (and returns a copy of it, which is dropped).
-    const given = new Map(this.graph.outputs.map((port) => [port.name, into?.(port)]));
+    const given = new Map(this.graph.outputs.map((port) => [port.name, this.kept.has(port.name) ? undefined : into?.(port)]));
     const fetches = Object.fromEntries(this.graph.outputs.map((port) => [port.name, given.get(port.name) ? tensor(port, given.get(port.name)!) : null]));
     const out = await this.session.run(ortFeeds, fetches);
-    return Object.fromEntries(this.graph.outputs.map((port) => [port.name, given.get(port.name) ?? (out[port.name].data as PortData)]));
+    const host: Record<string, PortData> = {};
+    const device: Record<string, DeviceValue> = {};
+    for (const { name } of this.graph.outputs) {
+      if (this.kept.has(name)) device[name] = new DeviceValue(out[name]);
+      else host[name] = given.get(name) ?? (out[name].data as PortData);
+    }
+    return { host, device };
   }
 
   release(): void {
@@ -106,25 +164,39 @@ export function sessionBinding(provider: OnnxProvider): { direct: boolean; descr
 }
 
 export async function createSession(graph: OnnxGraph, options: SessionOptions): Promise<GraphSession> {
-  const model = graph.toBytes();
+  const model = modelFor(graph, options.provider);
   const threads = options.threads ?? onnxThreadCount();
-  // MUNIT_ORT_PROFILE=<prefix>: onnxruntime writes a per-node profile (JSON) when the session is released.
-  const profilePrefix = process.env.MUNIT_ORT_PROFILE || undefined;
   if (sessionBinding(options.provider).direct) {
     const rt = directRuntime();
     if ('unavailable' in rt) throw new Error(rt.unavailable);
-    return new CApiSession(new DirectSession(rt, model, graph.inputs, graph.outputs, { threads, profilePrefix }));
+    return new CApiSession(new DirectSession(rt, model, graph.inputs, graph.outputs, { threads, profilePrefix: profilePrefix() }));
   }
-  const session = await ort.InferenceSession.create(model, {
+  return new NodeSession(await ortSession(model, options), graph);
+}
+
+/** A session whose outputs that `keep` names stay on the device (keepsStateOnDevice(provider) must hold). */
+export async function createDeviceSession(graph: OnnxGraph, options: SessionOptions, keep: (port: GraphPort) => boolean): Promise<DeviceSession> {
+  if (!keepsStateOnDevice(options.provider)) throw new Error(`internal: onnxruntime ${options.provider} keeps no values on a device`);
+  const kept = new Set(graph.outputs.filter(keep).map((port) => port.name));
+  const locations = Object.fromEntries(graph.outputs.map((port) => [port.name, kept.has(port.name) ? ('gpu-buffer' as const) : ('cpu' as const)]));
+  return new NodeSession(await ortSession(modelFor(graph, options.provider), options, locations), graph, kept);
+}
+
+/** MUNIT_ORT_PROFILE=<prefix>: onnxruntime writes a per-node profile (JSON) when the session is released. */
+const profilePrefix = () => process.env.MUNIT_ORT_PROFILE || undefined;
+
+function ortSession(model: Uint8Array, options: SessionOptions, preferredOutputLocation?: Record<string, 'gpu-buffer' | 'cpu'>): Promise<ort.InferenceSession> {
+  const prefix = profilePrefix();
+  return ort.InferenceSession.create(model, {
     executionProviders: [options.provider],
     graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
+    intraOpNumThreads: options.threads ?? onnxThreadCount(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
     // Memory patterns replan per shape; our shapes never change, so the arena can reuse its plan.
     enableMemPattern: true,
     enableCpuMemArena: true,
-    ...(profilePrefix ? { enableProfiling: true, profileFilePrefix: profilePrefix } : {}),
+    ...(preferredOutputLocation ? { preferredOutputLocation } : {}),
+    ...(prefix ? { enableProfiling: true, profileFilePrefix: prefix } : {}),
   });
-  return new NodeSession(session, graph);
 }

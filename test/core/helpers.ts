@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../munit-core/backend.js';
-import type { TrainerSettings } from '../../munit-core/trainer.js';
+import type { MunitTrainer, TrainerSettings } from '../../munit-core/trainer.js';
 import { defaultConfig } from '../../munit-core/config/config.js';
 import { demoConfigYaml } from '../../munit-core/data/demo-dataset.js';
 
@@ -158,4 +158,35 @@ export function tinyDemoConfig(dataRoot: string, size: number, overrides: Record
     .replace(/^  num_scales: \d+/m, '  num_scales: 1');
   text = text.replace(/^  n_layer: \d+/m, '  n_layer: 2');
   return text;
+}
+
+/**
+ * After one step exp_avg is (1 - beta1) g, so comparing it compares the gradients, per weight tensor against its own
+ * scale. Tensors whose gradient is below 1e-5 of the largest are noise, and must be the conv biases before a norm:
+ * returns the reference's variables of those.
+ */
+export async function compareGradients(compiled: MunitTrainer, eager: MunitTrainer, tolerance = 1e-3): Promise<Set<tf.Variable>> {
+  const noiseOnly = new Set<tf.Variable>();
+  await compiled.settle();
+  await eager.settle();
+  for (const [copt, eopt, nets] of [
+    [compiled.genOpt, eager.genOpt, [eager.genA, eager.genB]],
+    [compiled.disOpt, eager.disOpt, [eager.disA, eager.disB]],
+  ] as const) {
+    const names = nets.flatMap((n) => [...n.params.entries.values()].filter((e) => e.trainable).map((e) => e.name));
+    const scales = eopt.slots.map((s) => Math.max(...Array.from(s.expAvg.dataSync(), Math.abs)));
+    const largest = Math.max(...scales);
+    copt.slots.forEach((s, k) => {
+      if (scales[k] < 1e-5 * largest) {
+        assert.match(names[k], /conv\.bias$/, `${names[k]} has a vanishing gradient`);
+        noiseOnly.add(eopt.variables[k]);
+        return;
+      }
+      // Relative to the tensor's scale, but at least 1% of the largest gradient: a small gradient that is a sum with
+      // much cancellation (a discriminator bias: 0.4% of the largest) keeps float32 summation noise at 1e-3 of itself.
+      const err = relErr(s.expAvg.dataSync(), eopt.slots[k].expAvg.dataSync(), 1e-2 * largest);
+      assert.ok(err < tolerance, `gradient of ${names[k]}: relative error ${err}`);
+    });
+  }
+  return noiseOnly;
 }
