@@ -35,17 +35,20 @@ function median(values: number[]): number {
 
 /**
  * Median seconds of `iters` runs after one warm-up run (kernels, XNNPACK operators and GPU pipelines are set up on
- * first use). Each run ends with a read of its result, so queued GPU work is inside the time.
+ * first use), and this process's CPU milliseconds per run (all threads: on a GPU, the host's cost of driving it).
+ * Each run ends with a read of its result, so queued GPU work is inside the time.
  */
-async function timeIt(iters: number, run: () => Promise<unknown>): Promise<number> {
+async function timeIt(iters: number, run: () => Promise<unknown>): Promise<{ seconds: number; cpuMs: number }> {
   await run();
   const times: number[] = [];
+  const cpu = process.cpuUsage();
   for (let i = 0; i < iters; i++) {
     const start = performance.now();
     await run();
     times.push((performance.now() - start) / 1000);
   }
-  return median(times);
+  const used = process.cpuUsage(cpu);
+  return { seconds: median(times), cpuMs: (used.user + used.system) / 1000 / iters };
 }
 
 async function benchTrain(settings: TrainerSettings, size: number, iters: number, engine: EngineChoice, extras: Extras): Promise<number> {
@@ -57,7 +60,8 @@ async function benchTrain(settings: TrainerSettings, size: number, iters: number
     Object.assign(extras, { [`train_${size}_graph_nodes`]: step.nodeCount, [`train_${size}_build_s`]: Number(step.buildSeconds.toFixed(2)) });
     await trainer.useEngine(step);
   }
-  const seconds = await timeIt(iters, () => trainer.step(xA, xB));
+  const { seconds, cpuMs } = await timeIt(iters, () => trainer.step(xA, xB));
+  extras[`train_${size}_cpu_ms`] = Math.round(cpuMs);
   tf.dispose([xA, xB]);
   trainer.dispose();
   return seconds;
@@ -81,20 +85,26 @@ async function benchTranslate(settings: TrainerSettings, size: number, iters: nu
     extras[`translate_${size}_build_s`] = Number(((performance.now() - started) / 1000).toFixed(2));
     extras[`translate_${size}_graph_nodes`] = await translator.nodeCount();
   }
-  const seconds = await timeIt(iters, once);
+  const { seconds, cpuMs } = await timeIt(iters, once);
+  extras[`translate_${size}_cpu_ms`] = Math.round(cpuMs);
   translator.dispose();
   x.dispose();
   trainer.dispose();
   return seconds;
 }
 
-/** The reference PyTorch figures for the same sizes and thread count, or why there are none. */
-function referenceFigures(opts: BenchOptions, threads: number): Record<string, number> | string {
+/**
+ * The reference PyTorch figures for the same sizes and thread count, on the CPU or (with a GPU engine) the GPU, or
+ * why there are none. `MUNIT_BENCH_PYTHON` names the interpreter (default Debian's, with python3-torch).
+ */
+function referenceFigures(opts: BenchOptions, threads: number, device: 'cpu' | 'cuda'): Record<string, number | string> | string {
   const script = path.join(__dirname, '..', 'test', 'bench', 'reference_step.py');
   const args = [script, '--train', opts.train.join(','), '--translate', opts.translate.join(','), '--iters', String(opts.iters), '--threads', String(threads)];
-  const run = spawnSync('/usr/bin/python3', args, { encoding: 'utf8' });
-  if (run.error || run.status !== 0) return `reference not run: ${run.error?.message ?? run.stderr.trim().split('\n').pop()} (apt-get install python3-torch)`;
-  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, number>;
+  const python = process.env.MUNIT_BENCH_PYTHON || '/usr/bin/python3';
+  const run = spawnSync(python, [...args, '--device', device], { encoding: 'utf8' });
+  if (run.error || run.status !== 0)
+    return `reference not run: ${run.error?.message ?? run.stderr.trim().split('\n').pop()} (apt-get install python3-torch, or MUNIT_BENCH_PYTHON)`;
+  return JSON.parse(run.stdout.trim().split('\n').pop()!) as Record<string, number | string>;
 }
 
 async function main(): Promise<void> {
@@ -126,8 +136,8 @@ async function main(): Promise<void> {
     if (!opts.json) console.log(`${what.padEnd(42)} ${value.toFixed(3)} s${extrasOf(key)}`);
   };
   const extrasOf = (key: string) => {
-    const [nodes, build] = [extras[`${key}_graph_nodes`], extras[`${key}_build_s`]];
-    return nodes ? `   (${nodes} graph nodes, built and started in ${build} s)` : '';
+    const [nodes, build, cpu] = [extras[`${key}_graph_nodes`], extras[`${key}_build_s`], extras[`${key}_cpu_ms`]];
+    return `   (${cpu} CPU ms${nodes ? `; ${nodes} graph nodes, built and started in ${build} s` : ''})`;
   };
   if (!opts.json)
     console.log(
@@ -138,16 +148,20 @@ async function main(): Promise<void> {
     log(`translate_${size}`, await benchTranslate(settings, size, opts.iters, engine, extras), `translation of one image ${size}x${size}`);
   Object.assign(result, extras);
   if (opts.reference) {
-    const ref = referenceFigures(opts, threads);
+    // A GPU engine is compared with PyTorch on the same GPU (CUDA), the CPU provider with PyTorch on the CPU.
+    const device = engine.engine === 'onnx' && engine.provider !== 'cpu' ? 'cuda' : 'cpu';
+    const ref = referenceFigures(opts, threads, device);
     if (typeof ref === 'string') {
       result.reference = ref;
       if (!opts.json) console.log(ref);
     } else {
-      result.reference = `PyTorch ${ref.torch}, ${ref.threads} threads`;
-      if (!opts.json) console.log(`\nreference PyTorch ${ref.torch}, ${ref.threads} threads, same machine, same run:`);
+      result.reference = `PyTorch ${ref.torch}, ${ref.device}`;
+      if (!opts.json) console.log(`\nreference PyTorch ${ref.torch}, ${ref.device}, same machine, same run:`);
       for (const [key, what] of figures) {
-        result[`reference_${key}`] = ref[key];
-        if (!opts.json) console.log(`${what.padEnd(42)} ${ref[key].toFixed(3)} s   ours / reference: ${((result[key] as number) / ref[key]).toFixed(2)}x`);
+        const [seconds, cpuMs] = [ref[key] as number, ref[`${key}_cpu_ms`] as number];
+        Object.assign(result, { [`reference_${key}`]: seconds, [`reference_${key}_cpu_ms`]: cpuMs });
+        const ratio = ((result[key] as number) / seconds).toFixed(2);
+        if (!opts.json) console.log(`${what.padEnd(42)} ${seconds.toFixed(3)} s   (${cpuMs} CPU ms)   ours / reference: ${ratio}x`);
       }
     }
   }

@@ -4,7 +4,9 @@
 Debian's python3-torch. The networks are the reference's, as written out layer for layer in
 test/fixtures/pytorch/make_fixtures.py; dis_update and gen_update follow the reference trainer.py with the
 edges2shoes_folder.yaml defaults (lsgan, recon_x_w 10, Adam(0.5, 0.999), weight decay 1e-4).
-Prints one JSON line: {"train_N": seconds, "translate_N": seconds, "threads": T}.
+`--device cuda` runs it on the GPU (the bench does so for a GPU engine), synchronising before each time is taken.
+Prints one JSON line: {"train_N": seconds, "train_N_cpu_ms": this process's CPU milliseconds per run, ...,
+"translate_N": ..., "device": "...", "torch": "..."}.
 """
 import argparse
 import json
@@ -36,14 +38,20 @@ def gen_adv(d, fake):
     return sum(torch.mean((f - 1) ** 2) for f in d(fake))
 
 
+DEVICE = torch.device('cpu')
+
+
 def random_styles(x_a, x_b):
-    return torch.randn(x_a.size(0), GEN['style_dim'], 1, 1), torch.randn(x_b.size(0), GEN['style_dim'], 1, 1)
+    return (torch.randn(x_a.size(0), GEN['style_dim'], 1, 1, device=DEVICE),
+            torch.randn(x_b.size(0), GEN['style_dim'], 1, 1, device=DEVICE))
 
 
 class Trainer:
     def __init__(self):
         self.gen_a, self.gen_b = ref.AdaINGen(3, GEN), ref.AdaINGen(3, GEN)
         self.dis_a, self.dis_b = ref.MsImageDis(3, DIS), ref.MsImageDis(3, DIS)
+        for net in (self.gen_a, self.gen_b, self.dis_a, self.dis_b):
+            net.to(DEVICE)
         adam = dict(lr=1e-4, betas=(0.5, 0.999), weight_decay=1e-4)
         self.gen_opt = torch.optim.Adam(list(self.gen_a.parameters()) + list(self.gen_b.parameters()), **adam)
         self.dis_opt = torch.optim.Adam(list(self.dis_a.parameters()) + list(self.dis_b.parameters()), **adam)
@@ -77,15 +85,23 @@ class Trainer:
 
 
 def median_time(iters, fn):
-    fn()
-    fn()  # two warm-ups, as the reference timing in munit-reference.md
+    """Median seconds of `iters` runs after two warm-ups (as the reference timing in munit-reference.md), and the
+    process's CPU milliseconds per run."""
+    def run():
+        fn()
+        if DEVICE.type == 'cuda':
+            torch.cuda.synchronize()
+    run()
+    run()
     times = []
+    cpu = time.process_time()
     for _ in range(iters):
         start = time.perf_counter()
-        fn()
+        run()
         times.append(time.perf_counter() - start)
+    cpu_ms = (time.process_time() - cpu) * 1000 / iters
     times.sort()
-    return times[len(times) // 2]
+    return round(times[len(times) // 2], 3), round(cpu_ms)
 
 
 def main():
@@ -94,21 +110,26 @@ def main():
     p.add_argument('--translate', default='128,256')
     p.add_argument('--iters', type=int, default=3)
     p.add_argument('--threads', type=int, default=os.cpu_count())
+    p.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
     a = p.parse_args()
+    global DEVICE
+    DEVICE = torch.device(a.device)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     t = Trainer()
-    out = {'threads': a.threads, 'torch': torch.__version__}
+    where = torch.cuda.get_device_name() if a.device == 'cuda' else f'{a.threads} threads'
+    out = {'threads': a.threads, 'torch': torch.__version__, 'device': where}
+    image = lambda size: torch.rand(1, 3, size, size, device=DEVICE) * 2 - 1  # noqa: E731
     for size in [int(s) for s in a.train.split(',') if s]:
-        x_a, x_b = torch.rand(1, 3, size, size) * 2 - 1, torch.rand(1, 3, size, size) * 2 - 1
-        out[f'train_{size}'] = round(median_time(a.iters, lambda: (t.dis_update(x_a, x_b), t.gen_update(x_a, x_b))), 3)
+        x_a, x_b = image(size), image(size)
+        out[f'train_{size}'], out[f'train_{size}_cpu_ms'] = median_time(a.iters, lambda: (t.dis_update(x_a, x_b), t.gen_update(x_a, x_b)))
     for size in [int(s) for s in a.translate.split(',') if s]:
-        x = torch.rand(1, 3, size, size) * 2 - 1
+        x = image(size)
 
         def translate():
             with torch.no_grad():
-                t.gen_b.decode(t.gen_a.enc_content(x), torch.randn(1, 8, 1, 1))
-        out[f'translate_{size}'] = round(median_time(a.iters, translate), 3)
+                t.gen_b.decode(t.gen_a.enc_content(x), torch.randn(1, 8, 1, 1, device=DEVICE))
+        out[f'translate_{size}'], out[f'translate_{size}_cpu_ms'] = median_time(a.iters, translate)
     print(json.dumps(out))
 
 
