@@ -60,9 +60,56 @@ function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: 
   return terms.length === 1 ? terms[0] : tf.addN(terms);
 }
 
+let byMatMul = false;
+
+/**
+ * Runs `fn` with the gradient of an image's mirror padding written as two matrix products: for graphs run on a GPU
+ * (onnx/trace-backend.ts), where each of the ~20 slices, adds and concats of the form above is a kernel call that
+ * costs more host time than the products' multiplies cost the GPU.
+ */
+export function withMirrorPadGradientByMatMul<T>(fn: () => T): T {
+  const before = byMatMul;
+  byMatMul = true;
+  try {
+    return fn();
+  } finally {
+    byMatMul = before;
+  }
+}
+
+/**
+ * The 0/1 matrix P [padded, n] of a mirror padding of n values (row i has its 1 at the value position i copies), or
+ * its transpose: written out directly, since a transposed operand would cost the graph a Transpose.
+ */
+function padMatrix(n: number, before: number, after: number, mode: Mode, transposed: boolean): tf.Tensor2D {
+  const edge = mode === 'reflect' ? 1 : 0;
+  const padded = n + before + after;
+  const m = new Float32Array(padded * n);
+  for (let i = 0; i < padded; i++) {
+    let j = i - before;
+    if (j < 0) j = -j - 1 + edge;
+    else if (j >= n) j = 2 * n - 1 - j - edge;
+    m[transposed ? j * padded + i : i * n + j] = 1;
+  }
+  return tf.tensor2d(m, transposed ? [n, padded] : [padded, n]);
+}
+
+/** dx = Ph^T dy Pw for an NHWC map padded along H and W only. */
+function imagePadGradientByMatMul(dy: Tensor, [, [hb, ha], [wb, wa]]: [number, number][], mode: Mode): Tensor {
+  const [, hp, wp] = dy.shape as [number, number, number, number];
+  const [h, w] = [hp - hb - ha, wp - wb - wa];
+  // NCHW: the layout the graphs store images in, so these transposes move nothing there.
+  const nchw = tf.transpose(dy, [0, 3, 1, 2]) as tf.Tensor4D;
+  const alongW = tf.matMul(nchw, padMatrix(w, wb, wa, mode, false));
+  const alongH = tf.matMul(padMatrix(h, hb, ha, mode, true), alongW);
+  return tf.transpose(alongH, [0, 2, 3, 1]);
+}
+
 function mirrorPadGradFunc(dy: Tensor | Tensor[], _saved: Tensor[], attrs: NamedAttrMap): { x: () => Tensor } {
   const { paddings, mode } = attrs as unknown as MirrorPadAttrs;
   const grad = Array.isArray(dy) ? dy[0] : dy;
+  const imageOnly = paddings.length === 4 && [paddings[0], paddings[3]].every((p) => p?.[0] === 0 && p?.[1] === 0);
+  if (byMatMul && imageOnly) return { x: () => tf.tidy(() => imagePadGradientByMatMul(grad, paddings, mode)) };
   return {
     x: () =>
       tf.tidy(() => {

@@ -4,7 +4,7 @@ import type { OnnxGraph } from './graph.js';
 import type { ParamEntry, ParamStore } from '../layers/params.js';
 import { inversePerm, permute } from './layout.js';
 import { createSession, GraphSession, SessionOptions } from './session.js';
-import { defaultPerm, identityPerm, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
+import { defaultPerm, identityPerm, OIHW, traceGraph, TraceBackend, traceTargetOf, TraceTarget } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
 export interface InputSpec {
@@ -29,16 +29,19 @@ export function compile(
   inputs: InputSpec[],
   fn: (inputs: Record<string, tf.Tensor>) => Record<string, tf.Tensor>,
   outputPerms: Record<string, number[]> = {},
+  target: TraceTarget = 'cpu',
 ): OnnxGraph {
   registerTraceKernels();
-  const { graph } = traceGraph((b) =>
-    tf.tidy(() => {
-      const tensors = Object.fromEntries(inputs.map((i) => [i.name, b.input(i.name, i.shape, i.perm ?? defaultPerm(i.shape.length))]));
-      const outputs = fn(tensors);
-      for (const [name, t] of Object.entries(outputs)) b.output(name, t, outputPerms[name] ?? defaultPerm(t.rank));
-      // Outputs kept out of an inner tidy (runNodes' taps) are the trace's to free too.
-      tf.dispose(Object.values(outputs));
-    }),
+  const { graph } = traceGraph(
+    (b) =>
+      tf.tidy(() => {
+        const tensors = Object.fromEntries(inputs.map((i) => [i.name, b.input(i.name, i.shape, i.perm ?? defaultPerm(i.shape.length))]));
+        const outputs = fn(tensors);
+        for (const [name, t] of Object.entries(outputs)) b.output(name, t, outputPerms[name] ?? defaultPerm(t.rank));
+        // Outputs kept out of an inner tidy (runNodes' taps) are the trace's to free too.
+        tf.dispose(Object.values(outputs));
+      }),
+    target,
   );
   graph.dropUnusedInputs();
   return graph;
@@ -90,11 +93,16 @@ export class CompiledFunction {
     options: SessionOptions,
   ): Promise<CompiledFunction> {
     const shapes = new Map<string, number[]>();
-    const compiled = compile(inputs, (tensors) => {
-      const outputs = fn(tensors);
-      for (const [name, t] of Object.entries(outputs)) shapes.set(name, t.shape);
-      return outputs;
-    });
+    const compiled = compile(
+      inputs,
+      (tensors) => {
+        const outputs = fn(tensors);
+        for (const [name, t] of Object.entries(outputs)) shapes.set(name, t.shape);
+        return outputs;
+      },
+      {},
+      traceTargetOf(options.provider),
+    );
     return new CompiledFunction(compiled, await createSession(compiled, options), shapes);
   }
 

@@ -22,7 +22,7 @@ import { DeviceTransfer } from './device-transfer.js';
 import { GraphPort, OnnxGraph, portSize } from './graph.js';
 import { inversePerm, permute } from './layout.js';
 import { createDeviceSession, createSession, DeviceSession, DeviceValue, Feed, GraphSession, keepsStateOnDevice, PortData, SessionOptions } from './session.js';
-import { NCHW, OIHW, traceGraph, TraceBackend } from './trace-backend.js';
+import { NCHW, OIHW, traceGraph, TraceBackend, traceTargetOf, TraceTarget } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
 type Group = 'gen' | 'dis';
@@ -317,7 +317,7 @@ export class CompiledStep implements StepEngine {
     const existing = group === 'gen' ? this.gen : this.dis;
     if (existing?.key === key) return existing;
     const started = performance.now();
-    const traced = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms());
+    const traced = traceStep(this.trainer, this.shapes, group, this.trainer.genTerms(), traceTargetOf(this.options.provider));
     for (const port of traced.inputs) this.ports.set(port.name, port);
     const session = this.device
       ? await createDeviceSession(traced, this.options, (port) => port.name.startsWith('new:'))
@@ -341,7 +341,7 @@ function genTermPresent(name: (typeof GEN_LOSS_TERMS)[number], terms: GenTerms):
  * Traces one update of `group` on a shadow trainer whose every weight and moment is a graph input: the losses and
  * gradients come from the trainer's own disLosses / genLosses, the update from its Adam's tensor-op form.
  */
-function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms): OnnxGraph {
+function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: GenTerms, target: TraceTarget): OnnxGraph {
   registerTraceKernels();
   const { graph } = traceGraph((b) => {
     // The perceptual loss's VGG-16 is frozen: its weights are graph inputs that no update writes.
@@ -353,7 +353,7 @@ function traceStep(real: MunitTrainer, size: ImageShapes, group: Group, terms: G
       shadow.dispose();
       vgg?.dispose();
     }
-  });
+  }, target);
   return graph;
 }
 

@@ -47,7 +47,7 @@ export class OnnxGraph {
   private readonly initializers: onnx.ITensorProto[] = [];
   readonly inputs: GraphPort[] = [];
   readonly outputs: GraphPort[] = [];
-  private readonly constCache = new Map<string, string>();
+  private readonly constCache = new Map<string, { name: string; raw: Uint8Array }>();
   private counter = 0;
   /** Names computed by nodes, and those renamed to the graph output they are (applied when written out). */
   private readonly producers = new Set<string>();
@@ -83,20 +83,19 @@ export class OnnxGraph {
     return this.node(op, inputs, attrs, 1)[0];
   }
 
-  /** A constant tensor; small ones are shared by content. */
+  /** A constant tensor, shared by content (a large one by a hash of its bytes, then compared in full). */
   constant(values: ArrayLike<number> | ArrayLike<boolean>, dims: readonly number[], dtype: OnnxDtype): string {
-    const small = values.length <= 16;
-    const key = small ? `${dtype}|${dims.join(',')}|${Array.from(values as ArrayLike<number>).join(',')}` : '';
-    const cached = small ? this.constCache.get(key) : undefined;
-    if (cached) return cached;
-    const name = this.fresh('c');
     let raw: Uint8Array;
     if (dtype === 'float32') raw = new Uint8Array(Float32Array.from(values as ArrayLike<number>).buffer);
     else if (dtype === 'int32') raw = new Uint8Array(Int32Array.from(values as ArrayLike<number>).buffer);
     else if (dtype === 'int64') raw = new Uint8Array(BigInt64Array.from(Array.from(values as ArrayLike<number>, (v) => BigInt(v))).buffer);
     else raw = Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
+    const key = `${dtype}|${dims.join(',')}|${raw.length <= 64 ? raw.join(',') : fnv1a(raw)}`;
+    const cached = this.constCache.get(key);
+    if (cached && sameBytes(cached.raw, raw)) return cached.name;
+    const name = this.fresh('c');
     this.initializers.push({ name, dims: [...dims], dataType: DATA_TYPE[dtype], rawData: raw });
-    if (small) this.constCache.set(key, name);
+    this.constCache.set(key, { name, raw });
     return name;
   }
 
@@ -152,6 +151,19 @@ export class OnnxGraph {
     };
     return onnx.ModelProto.encode(model).finish();
   }
+}
+
+/** A 32-bit FNV-1a hash, to find equal large constants. */
+function fnv1a(bytes: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+  return h >>> 0;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 const floatAttr = (node: onnx.INodeProto, name: string) => node.attribute?.find((a) => a.name === name)?.f;

@@ -4,6 +4,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { KernelBackend } from '@tensorflow/tfjs-core';
 import type { BackendValues, DataId, DataType } from '@tensorflow/tfjs-core';
+import { withMirrorPadGradientByMatMul } from '../kernels/mirror-pad-gradient.js';
+import type { OnnxProvider } from './engine-names.js';
 import { GraphPort, OnnxDtype, OnnxGraph } from './graph.js';
 
 export const TRACE_BACKEND = 'onnx-trace';
@@ -53,7 +55,11 @@ export class TraceBackend extends KernelBackend {
   private count = 0;
 
   /** Starts a new graph; values of the previous one must not be used again. */
-  reset(): OnnxGraph {
+  /** What the graph is lowered for (set by traceGraph). */
+  target: TraceTarget = 'cpu';
+
+  reset(target: TraceTarget): OnnxGraph {
+    this.target = target;
     this.graph = new OnnxGraph();
     this.derivedValues = new Map();
     return this.graph;
@@ -230,17 +236,27 @@ export function traceBackend(): TraceBackend {
 }
 
 /**
- * Runs `build` with the trace backend active and returns the graph it recorded. The switch of backend is
- * synchronous (both are initialised), and so is `build`, so no other tfjs work can interleave.
+ * What a graph is lowered for. On a CPU, kernel calls are cheap (about 1 us each in onnxruntime) and multiplies are
+ * not, so convolutions run as Winograd and the MirrorPad gradient as slices. On a GPU each kernel call costs tens of
+ * microseconds of host time (34 us on onnxruntime's WebGPU over software Vulkan) and multiplies are cheap, so the
+ * graph keeps plain convolutions and writes the MirrorPad gradient as two matrix products.
  */
-export function traceGraph<T>(build: (b: TraceBackend) => T): { graph: OnnxGraph; result: T } {
+export type TraceTarget = 'cpu' | 'gpu';
+
+export const traceTargetOf = (provider: OnnxProvider): TraceTarget => (provider === 'cpu' ? 'cpu' : 'gpu');
+
+/**
+ * Runs `build` with the trace backend active and returns the graph it recorded, lowered for `target`. The switch of
+ * backend is synchronous (both are initialised), and so is `build`, so no other tfjs work can interleave.
+ */
+export function traceGraph<T>(build: (b: TraceBackend) => T, target: TraceTarget = 'cpu'): { graph: OnnxGraph; result: T } {
   const b = traceBackend();
   const previous = tf.getBackend();
-  const graph = b.reset();
+  const graph = b.reset(target);
   void tf.setBackend(TRACE_BACKEND);
   if (tf.getBackend() !== TRACE_BACKEND) throw new Error('internal: the trace backend did not become active synchronously');
   try {
-    return { graph, result: build(b) };
+    return { graph, result: target === 'gpu' ? withMirrorPadGradientByMatMul(() => build(b)) : build(b) };
   } finally {
     void tf.setBackend(previous);
   }

@@ -521,7 +521,7 @@ const kernels: Record<string, Kernel> = {
     const info = convInfo(inputs.x.shape, inputs.filter.shape, attrs);
     const w = b.value(inputs.filter.dataId);
     const [x, filter] = [nchw(b, inputs.x), b.inLayout(w, OIHW)];
-    if (winogradApplies(info)) {
+    if (winogradApplies(info, b.target)) {
       const u = b.derived(w, 'winograd filter', () => winogradFilter(b.graph, filter, info.outChannels, info.inChannels));
       // The input's transform is kept for the filter gradient, which takes it from the same x.
       const v = b.derived(b.value(inputs.x.dataId), 'winograd input', () => winogradInput(b.graph, x, info));
@@ -566,7 +566,7 @@ const kernels: Record<string, Kernel> = {
       const [, oh, ow] = inputs.dy.shape;
       const padded = [n, oh + pads[0] + pads[2] + eh, ow + pads[1] + pads[3] + ew, co] as [number, number, number, number];
       const transposed = backend_util.computeConv2DInfo(padded, [kh, kw, co, ci], 1, 1, 'valid');
-      if (pads.every((q) => q >= 0) && winogradApplies(transposed)) {
+      if (pads.every((q) => q >= 0) && winogradApplies(transposed, b.target)) {
         const dy = g.op('Pad', [nchw(b, inputs.dy), g.int64s([0, 0, pads[0], pads[1], 0, 0, pads[2] + eh, pads[3] + ew])], { mode: 'constant' });
         const u = b.derived(filter, 'winograd filter flipped', () => winogradFilter(g, flipped, ci, co));
         const full = winogradConv(g, winogradInput(g, dy, transposed), u, transposed);
@@ -596,7 +596,7 @@ const kernels: Record<string, Kernel> = {
     if (Math.min(info.inChannels, info.outChannels) <= 4 && !strided)
       return result(b, filterGradientByConv(b, inputs, info), filterShape, 'float32', [2, 3, 0, 1]);
     const [x, dy] = [nchw(b, inputs.x), nchw(b, inputs.dy)];
-    if (winogradApplies(info)) {
+    if (winogradApplies(info, b.target)) {
       const v = b.derived(b.value(inputs.x.dataId), 'winograd input', () => winogradInput(b.graph, x, info));
       return result(b, winogradFilterGradient(b.graph, dy, v, info), filterShape, 'float32', OIHW);
     }

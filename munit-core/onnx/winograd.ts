@@ -7,6 +7,7 @@
 // convolution at 64x64, 7.7 against 9.1 ms at 32x32. At 16x16 (the residual blocks of 64x64 images) a forward alone
 // is 0.41 against 0.85 ms, but a whole 64x64 training step gains nothing measurable (0.66-0.76 s either way, in
 // alternation), so it starts at 32x32 outputs.
+import type { TraceTarget } from './trace-backend.js';
 import type { backend_util } from '@tensorflow/tfjs-core';
 import type { OnnxGraph } from './graph.js';
 
@@ -50,10 +51,14 @@ function kron(m: number[][]): Float32Array {
   return out;
 }
 
-/** Unpadded, unstrided 3x3 convolutions on at least 32x32 outputs in blocks of 4, with 64 or more channels each side. */
-export function winogradApplies(info: backend_util.Conv2DInfo): boolean {
+/**
+ * Unpadded, unstrided 3x3 convolutions on at least 32x32 outputs in blocks of 4, with 64 or more channels each side,
+ * in a graph for a CPU: on a GPU the transforms' extra kernel calls cost more than the multiplies they save.
+ */
+export function winogradApplies(info: backend_util.Conv2DInfo, target: TraceTarget = 'cpu'): boolean {
   const p = info.padInfo;
   return (
+    target === 'cpu' &&
     info.filterHeight === 3 &&
     info.filterWidth === 3 &&
     info.strideHeight === 1 &&

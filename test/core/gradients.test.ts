@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 // As in munit-core/backend.ts: tfjs-core's own gradients (Sum, Mul, ... and the ones replaced here).
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerMirrorPadGradient } from '../../munit-core/kernels/mirror-pad-gradient.js';
+import { registerMirrorPadGradient, withMirrorPadGradientByMatMul } from '../../munit-core/kernels/mirror-pad-gradient.js';
 import { convGradientOptions, registerFastConvGradients } from '../../munit-core/kernels/conv-gradients.js';
 import { expectNoLeakedTensors, relErr } from './helpers.js';
 
@@ -246,8 +246,9 @@ describe('MirrorPad gradient', () => {
     },
   ];
 
-  for (const [index, { shape, paddings, mode }] of cases.entries()) {
-    test(`${mode} ${JSON.stringify(shape)} padded ${JSON.stringify(paddings)}`, () => {
+  // Each case in both forms: slices and adds, and (for images, as graphs for a GPU write it) two matrix products.
+  for (const [index, [{ shape, paddings, mode }, form]] of cases.flatMap((c) => (['slices', 'matmul'] as const).map((form) => [c, form] as const)).entries()) {
+    test(`${mode} ${JSON.stringify(shape)} padded ${JSON.stringify(paddings)}, as ${form}`, () => {
       const xData = randoms(size(shape), 100 + index);
       const sources = mirrorPadSources(shape, paddings, mode);
       const gData = randoms(sources.length, 200 + index);
@@ -256,7 +257,8 @@ describe('MirrorPad gradient', () => {
       const g = tf.tensor(Float32Array.from(gData), outShape);
       const padded = tf.mirrorPad(x, paddings, mode);
       // Passing g as dy gives the gradient of sum(g * mirrorPad(x)) without needing Sum/Mul gradients.
-      const dx = expectNoLeakedTensors(() => tf.grad((t: tf.Tensor) => tf.mirrorPad(t, paddings, mode))(x, g), 1, 'only the gradient stays alive');
+      const gradient = () => tf.grad((t: tf.Tensor) => tf.mirrorPad(t, paddings, mode))(x, g);
+      const dx = expectNoLeakedTensors(() => (form === 'matmul' ? withMirrorPadGradientByMatMul(gradient) : gradient()), 1, 'only the gradient stays alive');
       assertClose(
         padded.dataSync(),
         Array.from(sources, (s) => xData[s]),

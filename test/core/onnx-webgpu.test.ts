@@ -163,7 +163,7 @@ describe('the compiled engine on WebGPU', () => {
     ];
     for (const [what, settings] of configs) {
       const trainer = new MunitTrainer(settings, { seed: 1, perceptual: settings.vgg_w > 0 ? vgg : undefined });
-      const step = await CompiledStep.create(trainer, { a: [1, SIZE, SIZE, 3], b: [1, SIZE, SIZE, 3] }, CPU);
+      const step = await CompiledStep.create(trainer, { a: [1, SIZE, SIZE, 3], b: [1, SIZE, SIZE, 3] }, WEBGPU);
       for (const [i, graph] of step.graphs.entries()) await assertAllOnWebGpu(graph, `${what}, ${['dis', 'gen'][i]}_update`);
       step.dispose();
       trainer.dispose();
