@@ -64,10 +64,20 @@ describe('MUNIT in VS Code', { timeout: 420_000 }, () => {
     }
     await eventually('a running job', async () => ((await shownIteration()) >= 2 ? true : undefined), 120_000);
   };
+  /**
+   * The server idle. The status bar can be between states for a moment (a restarted server reporting in, a job that
+   * just ended), so this waits for idle, and stops a job only while one is shown running or paused.
+   */
   const noJob = async () => {
-    if (await idle().count()) return;
-    await runCommand(wb.page, 'MUNIT: Stop Training');
-    await idle().waitFor({ timeout: 120_000 });
+    await eventually(
+      'no job running',
+      async () => {
+        if (await idle().count()) return true;
+        if ((await pausedIcon().count()) || Number.isFinite(await shownIteration())) await runCommand(wb.page, 'MUNIT: Stop Training', undefined, 10_000);
+        return undefined;
+      },
+      120_000,
+    );
   };
   const checkpointFiles = () => {
     const dir = path.join(runFolder(), 'checkpoints');
