@@ -36,6 +36,29 @@ export function adamStepFactors(settings: AdamSettings, lr: number, step: number
   return { stepSize: lr / (1 - settings.beta1 ** step), sqrtBc2: Math.sqrt(1 - settings.beta2 ** step) };
 }
 
+/** A weight, its gradient and its moments; adamUpdate returns the new weight and moments in the same form. */
+export interface AdamTensors {
+  param: tf.Tensor;
+  grad: tf.Tensor;
+  expAvg: tf.Tensor;
+  expAvgSq: tf.Tensor;
+}
+
+/**
+ * One Adam update as tensor ops. The step's factors are numbers when run eagerly, and graph inputs when the compiled
+ * engine traces this into its training graph (so the learning rate and the step count need no rebuild).
+ */
+export function adamUpdate(t: AdamTensors, settings: AdamSettings, stepSize: number | tf.Scalar, sqrtBc2: number | tf.Scalar): Omit<AdamTensors, 'grad'> {
+  const { beta1, beta2, weightDecay, eps } = settings;
+  return tf.tidy(() => {
+    const g = weightDecay !== 0 ? tf.add(t.grad, tf.mul(t.param, weightDecay)) : t.grad;
+    const expAvg = tf.add(tf.mul(t.expAvg, beta1), tf.mul(g, 1 - beta1));
+    const expAvgSq = tf.add(tf.mul(t.expAvgSq, beta2), tf.mul(tf.square(g), 1 - beta2));
+    const denom = tf.add(tf.div(tf.sqrt(expAvgSq), sqrtBc2), eps);
+    return { param: tf.sub(t.param, tf.mul(tf.div(expAvg, denom), stepSize)), expAvg, expAvgSq };
+  });
+}
+
 export class Adam {
   /** Number of steps taken (PyTorch keeps one per parameter; they always agree here). */
   step = 0;
@@ -89,22 +112,15 @@ export class Adam {
     });
   }
 
-  /**
-   * The update as tensor ops. The step's factors are numbers when run eagerly, and graph inputs when the compiled
-   * engine traces this into its training graph (so the learning rate and the step count need no rebuild).
-   */
-  applyWithOps(grads: tf.Tensor[], stepSize: number | tf.Scalar, sqrtBc2: number | tf.Scalar): void {
-    const { beta1, beta2, weightDecay, eps } = this.settings;
+  /** The update as tensor ops, one weight at a time (the compiled engine updates each network group at once). */
+  private applyWithOps(grads: tf.Tensor[], stepSize: number, sqrtBc2: number): void {
     tf.tidy(() => {
       this.variables.forEach((p, i) => {
         const { expAvg, expAvgSq } = this.slots[i];
-        const g = weightDecay !== 0 ? tf.add(grads[i], tf.mul(p, weightDecay)) : grads[i];
-        const m = tf.add(tf.mul(expAvg, beta1), tf.mul(g, 1 - beta1));
-        const v = tf.add(tf.mul(expAvgSq, beta2), tf.mul(tf.square(g), 1 - beta2));
-        const denom = tf.add(tf.div(tf.sqrt(v), sqrtBc2), eps);
-        expAvg.assign(m);
-        expAvgSq.assign(v);
-        p.assign(tf.sub(p, tf.mul(tf.div(m, denom), stepSize)));
+        const next = adamUpdate({ param: p, grad: grads[i], expAvg, expAvgSq }, this.settings, stepSize, sqrtBc2);
+        expAvg.assign(next.expAvg);
+        expAvgSq.assign(next.expAvgSq);
+        p.assign(next.param);
       });
     });
   }

@@ -9,6 +9,8 @@ import type { OnnxProvider } from './engine-names.js';
 import { GraphPort, OnnxDtype, OnnxGraph } from './graph.js';
 
 export const TRACE_BACKEND = 'onnx-trace';
+/** Outputs of one Split node in a graph for a GPU: with its input, 8 storage buffers, WebGPU's guaranteed limit. */
+const SPLIT_OUTPUTS_ON_GPU = 7;
 
 /**
  * A traced tensor. `shape` is what tfjs sees (NHWC for images); the graph stores it with its axes permuted by
@@ -97,6 +99,43 @@ export class TraceBackend extends KernelBackend {
     const port: GraphPort = { name, dtype: onnxDtype(v.dtype), dims: perm.map((a) => v.shape[a]), perm: [...perm] };
     this.graph.addOutput(port, this.inLayout(v, perm));
     return port;
+  }
+
+  /**
+   * Tensors of these shapes, stored in these layouts, read one after another from a 1-D tensor (a network group's
+   * weights held as one buffer). A Split node writes them; on a GPU a tree of Splits, because one shader gets at most
+   * 8 storage buffers on some adapters (WebGPU's guaranteed limit).
+   */
+  splitFlat(flat: tf.Tensor, parts: { shape: number[]; perm: number[] }[]): tf.Tensor[] {
+    const sizes = parts.map((p) => p.shape.reduce((a, b) => a * b, 1));
+    const names = this.splitTree(this.inLayout(this.value(flat.dataId), [0]), sizes);
+    return parts.map(({ shape, perm }, i) => {
+      const stored = this.graph.op('Reshape', [names[i], this.graph.int64s(perm.map((a) => shape[a]))]);
+      const info = this.tensorInfo(stored, shape, 'float32', perm);
+      return tf.engine().makeTensorFromDataId(info.dataId, shape, 'float32', this);
+    });
+  }
+
+  /** The inverse of splitFlat: the tensors, each in its layout `perm`, one after another in a 1-D tensor. */
+  concatFlat(parts: { t: tf.Tensor; perm: number[] }[]): tf.Tensor {
+    const flat = parts.map(({ t, perm }) => this.graph.op('Reshape', [this.inLayout(this.value(t.dataId), perm), this.graph.int64s([-1])]));
+    const size = parts.reduce((n, { t }) => n + t.size, 0);
+    const name = flat.length === 1 ? flat[0] : this.graph.op('Concat', flat, { axis: 0 });
+    return tf.engine().makeTensorFromDataId(this.tensorInfo(name, [size], 'float32', [0]).dataId, [size], 'float32', this);
+  }
+
+  /** Splits a 1-D value into pieces of `sizes`, with at most SPLIT_OUTPUTS_ON_GPU outputs per node on a GPU. */
+  private splitTree(name: string, sizes: number[]): string[] {
+    if (sizes.length === 1) return [name];
+    const fanOut = this.target === 'gpu' ? SPLIT_OUTPUTS_ON_GPU : sizes.length;
+    // Groups of pieces that fill the tree's lower levels, each split again.
+    const levels = Math.ceil(Math.log(sizes.length) / Math.log(fanOut) - 1e-9);
+    const perGroup = fanOut ** (levels - 1);
+    const groups: number[][] = [];
+    for (let i = 0; i < sizes.length; i += perGroup) groups.push(sizes.slice(i, i + perGroup));
+    const total = (group: number[]) => group.reduce((a, b) => a + b, 0);
+    const outputs = this.graph.node('Split', [name, this.graph.int64s(groups.map(total))], { axis: 0 }, groups.length);
+    return groups.flatMap((group, i) => this.splitTree(outputs[i], group));
   }
 
   /**

@@ -78,6 +78,17 @@ describe('the compiled engine on WebGPU', () => {
     await gpu.useEngine(engine);
     assert.equal(engine.keepsStateOnDevice, true);
     assert.equal(engine.stateLocation, 'host', 'before the first step the state comes from the trainer');
+    // On a GPU each network group's weights, and each of its moments, is one buffer (so Adam is a few kernel calls).
+    const stateInputs = engine.graphs.map((g) =>
+      g.inputs
+        .map((port) => port.name)
+        .filter((name) => name.includes(':'))
+        .sort(),
+    );
+    assert.deepEqual(stateInputs, [
+      ['expAvg:dis', 'expAvgSq:dis', 'param:dis', 'param:gen'],
+      ['expAvg:gen', 'expAvgSq:gen', 'param:dis', 'param:gen'],
+    ]);
 
     const sameLosses = async (what: string) => {
       const [c, g] = [await cpu.step(xA, xB), await gpu.step(xA, xB)];

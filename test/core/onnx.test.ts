@@ -14,7 +14,11 @@ import { disLoss, genAdvLoss, l1 } from '../../munit-core/losses.js';
 import { bindParams, CompiledFunction } from '../../munit-core/onnx/compile.js';
 import { winogradApplies } from '../../munit-core/onnx/winograd.js';
 import { CompiledStep } from '../../munit-core/onnx/compiled-step.js';
-import { traceBackend } from '../../munit-core/onnx/trace-backend.js';
+import { OIHW, traceBackend, traceGraph } from '../../munit-core/onnx/trace-backend.js';
+import { registerTraceKernels } from '../../munit-core/onnx/trace-kernels.js';
+import { createSession } from '../../munit-core/onnx/session.js';
+import { inversePerm, permute } from '../../munit-core/onnx/layout.js';
+import { onnx } from 'onnx-proto';
 import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { MsImageDis } from '../../munit-core/networks/discriminator.js';
 import { Vgg16, VGG16_LAYERS } from '../../munit-core/networks/vgg16.js';
@@ -229,6 +233,39 @@ describe('the compiled engine', () => {
     assert.ok(err < 1e-4, `relative error ${err}`);
     compiled.dispose();
     tf.dispose([x, w, y, expected]);
+  });
+
+  it('a flat state buffer splits into weights in their layouts and gathers back; on a GPU no Split has over 7 outputs', async () => {
+    // 20 pieces: conv filters stored as [out, in, kH, kW], biases and matrices as tfjs lays them out.
+    const parts = Array.from({ length: 20 }, (_, i) => (i % 3 === 0 ? { shape: [3, 3, 2, i + 1], perm: OIHW } : { shape: [i + 1, 2], perm: [0, 1] }));
+    const sizes = parts.map((p) => sizeOf(p.shape));
+    const total = sizes.reduce((a, b) => a + b, 0);
+    const flat = Float32Array.from({ length: total }, (_, k) => k);
+    const offsets = sizes.map((_, i) => sizes.slice(0, i).reduce((a, b) => a + b, 0));
+    for (const target of ['cpu', 'gpu'] as const) {
+      registerTraceKernels();
+      const { graph } = traceGraph(
+        (b) =>
+          tf.tidy(() => {
+            const pieces = b.splitFlat(b.input('flat', [total], [0]), parts);
+            // Each piece scaled by its index + 1, then gathered back: a piece put at the wrong place shows.
+            b.output('back', b.concatFlat(pieces.map((t, i) => ({ t: tf.mul(t, i + 1), perm: parts[i].perm }))), [0]);
+            b.output('filter', pieces[3], [0, 1, 2, 3]);
+          }),
+        target,
+      );
+      const splits = onnx.ModelProto.decode(graph.toBytes()).graph!.node!.filter((n) => n.opType === 'Split');
+      if (target === 'gpu') assert.ok(Math.max(...splits.map((n) => n.output!.length)) <= 7 && splits.length > 1, `${splits.length} Splits`);
+      else assert.equal(splits.length, 1);
+      const session = await createSession(graph, CPU);
+      const out = await session.run(() => flat);
+      session.release();
+      const expected = flat.map((v, k) => v * offsets.filter((o) => o <= k).length);
+      assert.deepEqual(out.back, expected, target);
+      // Piece 3 as tfjs sees it, [kH, kW, in, out], from its stored [out, in, kH, kW] values.
+      const stored = flat.subarray(offsets[3], offsets[3] + sizes[3]);
+      assert.deepEqual(out.filter, permute(stored, [4, 2, 3, 3], inversePerm(OIHW)), target);
+    }
   });
 
   it('the PyTorch fixtures: forward values and every weight gradient', async () => {
