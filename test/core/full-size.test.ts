@@ -1,6 +1,7 @@
 // Precision at the reference's own sizes: edges2shoes widths at 128x128 and 256x256, every engine within 1e-3
 // (max abs) of PyTorch in float64, for an example-guided translation and a reconstruction. The small fixtures of
 // pytorch.test.ts cannot show errors that grow with the image (a float32 sum over 65,536 pixels per channel).
+// WebGPU runs on whatever adapter there is (in CI Mesa's software Vulkan, whose shaders sum as a GPU's do).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -9,7 +10,7 @@ import { AdaINGen } from '../../munit-core/networks/generator.js';
 import { CompiledTranslator } from '../../munit-core/onnx/compiled-translator.js';
 import { eagerTranslator, Translator } from '../../munit-core/translate.js';
 import { fillGenerator, fixtureImage, fixtureOutputs } from './full-size-weights.js';
-import { useBackend } from './helpers.js';
+import { useBackend, webGpuSkipReason } from './helpers.js';
 
 function maxAbsDiff(actual: Float32Array, expected: Float32Array): { diff: number; at: number } {
   assert.equal(actual.length, expected.length);
@@ -25,8 +26,10 @@ function maxAbsDiff(actual: Float32Array, expected: Float32Array): { diff: numbe
 describe('the reference generators at 128x128 and 256x256 (edges2shoes widths)', () => {
   const fixture = fixtureOutputs();
   const gens = { a: undefined as unknown as AdaINGen, b: undefined as unknown as AdaINGen };
+  let noWebGpu: string | undefined;
   before(async () => {
     await useBackend('wasm');
+    noWebGpu = await webGpuSkipReason();
     const options = defaultConfig().gen;
     // The fixture's widths are the reference config's: a change of either default must show here.
     assert.deepEqual(Object.fromEntries(Object.keys(fixture.gen).map((k) => [k, options[k as keyof typeof options]])), fixture.gen);
@@ -43,10 +46,12 @@ describe('the reference generators at 128x128 and 256x256 (edges2shoes widths)',
   const engines: [string, () => Translator][] = [
     ['tfjs wasm', () => eagerTranslator],
     ['onnxruntime cpu', () => new CompiledTranslator({ provider: 'cpu' })],
+    ['onnxruntime webgpu', () => new CompiledTranslator({ provider: 'webgpu' })],
   ];
   for (const [engine, make] of engines) {
     for (const size of [128, 256]) {
       it(`${engine}, ${size}x${size}: the example's style code, the translation A -> B and the reconstruction of A`, async (t) => {
+        if (engine.endsWith('webgpu') && noWebGpu) return t.skip(noWebGpu);
         const translator = make();
         const [xA, xB] = [fixtureImage(`x_a.${size}`, size), fixtureImage(`x_b.${size}`, size)];
         const styleB = await translator.encodeStyle(gens.b, xB);

@@ -11,12 +11,12 @@ import { CompiledFunction } from '../../munit-core/onnx/compile.js';
 import { CompiledStep } from '../../munit-core/onnx/compiled-step.js';
 import { CompiledTranslator } from '../../munit-core/onnx/compiled-translator.js';
 import { OnnxGraph } from '../../munit-core/onnx/graph.js';
-import { createSession, modelFor } from '../../munit-core/onnx/session.js';
+import { modelFor } from '../../munit-core/onnx/session.js';
 import { Vgg16, VGG16_LAYERS } from '../../munit-core/networks/vgg16.js';
 import type { TensorMap } from '../../munit-core/safetensors.js';
 import { MunitTrainer, NonFiniteLossError } from '../../munit-core/trainer.js';
 import { eagerTranslator } from '../../munit-core/translate.js';
-import { compareGradients, randomImage, relErr, seeded, tinySettings, useBackend } from './helpers.js';
+import { compareGradients, randomImage, relErr, seeded, tinySettings, useBackend, webGpuSkipReason } from './helpers.js';
 
 const WEBGPU = { provider: 'webgpu' as const };
 const CPU = { provider: 'cpu' as const, threads: 2 };
@@ -26,19 +26,7 @@ let skipReason: string | undefined;
 
 before(async () => {
   await useBackend('wasm');
-  try {
-    const g = new OnnxGraph();
-    g.addInput({ name: 'x', dtype: 'float32', dims: [1], perm: [0] });
-    g.addOutput({ name: 'y', dtype: 'float32', dims: [1], perm: [0] }, g.op('Neg', ['x']));
-    const session = await createSession(g, WEBGPU);
-    const { y } = await session.run(() => Float32Array.of(2));
-    session.release();
-    assert.equal(y[0], -2);
-  } catch (err) {
-    const why = `onnxruntime's WebGPU provider does not start here: ${(err as Error).message.split('\n')[0]}`;
-    if (process.env.MUNIT_TEST_REQUIRE_WEBGPU === '1') throw new Error(`${why} (MUNIT_TEST_REQUIRE_WEBGPU=1)`);
-    skipReason = why;
-  }
+  skipReason = await webGpuSkipReason();
 });
 
 /** With the CPU fallback off, onnxruntime refuses a graph with a node that its WebGPU provider cannot run. */
