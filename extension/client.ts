@@ -14,7 +14,7 @@ import {
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { BACKEND_ENV } from '../munit-core/backend-choices.js';
-import { ENGINE_ENV } from '../munit-core/onnx/engine-names.js';
+import { ENGINE_ENV, PROVIDER_ENV } from '../munit-core/onnx/engine-names.js';
 import type { MunitSettings } from './settings.js';
 
 /** Also the prefix of the `munit.trace.server` setting, which vscode-languageclient reads by the client's id. */
@@ -27,6 +27,7 @@ export function createClient(extensionUri: vscode.Uri, output: vscode.LogOutputC
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (settings.backend !== 'auto') env[BACKEND_ENV] = settings.backend;
   if (settings.engine !== 'auto') env[ENGINE_ENV] = settings.engine;
+  if (settings.onnxProvider !== 'auto') env[PROVIDER_ENV] = settings.onnxProvider;
   const serverOptions: ServerOptions = {
     module,
     transport: TransportKind.ipc,

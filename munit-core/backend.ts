@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { installGradientFixes } from './kernels/install.js';
 import { prepareThreadedWasm, ThreadedInit, unrefWasmThreads, wasmThreadCount } from './wasm-threads.js';
-import { adapterName, gpuDeviceNodePresent, registerWebGpuBackend, WebGpuAdapter } from './webgpu.js';
+import { adapterName, noGpuDevice, registerWebGpuBackend, WebGpuAdapter } from './webgpu.js';
 import { BACKEND_CHOICES, BACKEND_ENV, type BackendChoice } from './backend-choices.js';
 
 export { BACKEND_CHOICES, BACKEND_ENV, type BackendChoice };
@@ -86,8 +86,8 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions, forced
     }
     case 'webgpu': {
       // A software renderer is far slower than wasm: only when asked for by name (the tests do, for correctness).
-      // Without a GPU device node there is nothing to find, and probing Dawn would print its own warnings.
-      if (!forced && !gpuDeviceNodePresent()) throw new Error('no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)');
+      const noDevice = forced ? undefined : noGpuDevice();
+      if (noDevice) throw new Error(noDevice);
       const { adapter, passedOver } = await registerWebGpuBackend(forced);
       await setBackendOrThrow('webgpu');
       const why = passedOver.length ? ` (passed over ${passedOver.join('; ')})` : '';

@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     .parse();
   const opts = program.opts<BenchOptions>();
   const info = await initBackend();
-  const engine = chooseEngine({ prefer: opts.engine });
+  const engine = await chooseEngine({ prefer: opts.engine });
   const threads = onnxThreadCount();
   const settings = defaultConfig();
   const result: Record<string, number | string> = {

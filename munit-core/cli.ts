@@ -57,7 +57,7 @@ async function info(opts: { config?: string; backend?: BackendChoice }): Promise
   const config: MunitConfig = opts.config ? loadConfig(opts.config, { onWarning: printWarning }) : defaultConfig();
   const backend = await initBackend({ prefer: opts.backend });
   console.log(`munit-studio ${VERSION}`);
-  console.log(`engine: ${chooseEngine().description}`);
+  console.log(`engine: ${(await chooseEngine()).description}`);
   console.log(`backend: ${describeBackend(backend)}`);
   console.log(`config: ${opts.config ? path.resolve(opts.config) : '(built-in defaults: the reference edges2shoes config)'}`);
   const summary = describeModel(config);
@@ -213,7 +213,7 @@ export function main(argv: string[]): void {
       try {
         const config = loadConfig(opts.config, { onWarning: printWarning });
         await initBackend();
-        const translator = startTranslator(chooseEngine());
+        const translator = startTranslator(await chooseEngine());
         console.log(`engine: ${translator.engine}`);
         const written = await translateFiles({
           config,

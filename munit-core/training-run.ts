@@ -110,7 +110,7 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     }
     writeFileAtomic(path.join(runDir, RUN_CONFIG_FILE), configText);
     display = await displayImages(loaders, config);
-    const choice = chooseEngine({ prefer: options.engine });
+    const choice = await chooseEngine({ prefer: options.engine });
     const engine = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, choice);
     // The sample grids run on the same engine as the iterations.
     translator = startTranslator(choice);

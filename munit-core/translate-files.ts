@@ -72,7 +72,7 @@ export async function translateFiles(o: TranslateFilesOptions): Promise<string[]
   const genFile = findGeneratorFile(o.checkpoint);
   const gens = { a: new AdaINGen(o.config.input_dim_a, o.config.gen), b: new AdaINGen(o.config.input_dim_b, o.config.gen) };
   const written: string[] = [];
-  const translator = o.translator ?? startTranslator(chooseEngine());
+  const translator = o.translator ?? startTranslator(await chooseEngine());
   let styles: tf.Tensor2D | undefined;
   try {
     // A reference gen_*.pt (PyTorch) works as well as our safetensors.

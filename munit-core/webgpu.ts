@@ -27,9 +27,12 @@ export interface WebGpuStart {
 /** Names of software renderers as Dawn reports them in the adapter info. */
 const SOFTWARE_RENDERER = /llvmpipe|lavapipe|softpipe|swiftshader|software/i;
 
-/** On Linux a GPU shows as a device node (DRM render node, NVIDIA's, or WSL's); elsewhere we cannot tell cheaply. */
-export function gpuDeviceNodePresent(): boolean {
-  if (process.platform !== 'linux') return true;
+/**
+ * Why there is no GPU to look for, or undefined. On Linux a GPU shows as a device node (DRM render node, NVIDIA's, or
+ * WSL's); elsewhere we cannot tell cheaply. Without one, probing Dawn finds nothing and prints its own warnings.
+ */
+export function noGpuDevice(): string | undefined {
+  if (process.platform !== 'linux') return undefined;
   const has = (dir: string, name: RegExp) => {
     try {
       return fs.readdirSync(dir).some((f) => name.test(f));
@@ -37,7 +40,23 @@ export function gpuDeviceNodePresent(): boolean {
       return false;
     }
   };
-  return has('/dev/dri', /^renderD\d+$/) || has('/dev', /^(nvidia\d+|dxg)$/);
+  if (has('/dev/dri', /^renderD\d+$/) || has('/dev', /^(nvidia\d+|dxg)$/)) return undefined;
+  return 'no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)';
+}
+
+/**
+ * The hardware adapter Dawn offers on the platform's own API (Vulkan, D3D12 or Metal, which onnxruntime's WebGPU
+ * provider runs on too), or why there is none: a software renderer does not count. `checkDevice: false` skips the
+ * device-node check, so the tests can reach Dawn on a software renderer.
+ */
+export async function findHardwareAdapter(options: { checkDevice?: boolean } = {}): Promise<{ adapter: WebGpuAdapter } | { none: string }> {
+  const noDevice = options.checkDevice === false ? undefined : noGpuDevice();
+  if (noDevice) return { none: noDevice };
+  const { create } = await import('webgpu');
+  const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) return { none: 'Dawn found no adapter' };
+  const info = describeAdapter('vulkan', adapter);
+  return info.software ? { none: `${adapterName(info)} is a software renderer` } : { adapter: info };
 }
 
 /**

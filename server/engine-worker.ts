@@ -172,10 +172,11 @@ port.on('message', (request: EngineRequest) => {
     );
 });
 
+const fail = (what: string) => (err: Error) => {
+  log('error', `${what}: ${err.message}`);
+  process.exit(1);
+};
 initBackend().then(
-  (info) => post({ event: 'ready', backend: describeBackend(info), engine: chooseEngine().description }),
-  (err: Error) => {
-    log('error', `no tfjs backend could start: ${err.message}`);
-    process.exit(1);
-  },
+  (info) => chooseEngine().then((engine) => post({ event: 'ready', backend: describeBackend(info), engine: engine.description }), fail('no engine can start')),
+  fail('no tfjs backend could start'),
 );

@@ -19,9 +19,9 @@ const PREVIEW_IMAGES = 4;
 const PREVIEW_STYLES = 3;
 
 /** Translations (hovers, the tuning panel, the config preview) run on the engine training would choose. */
-let translator: Translator | undefined;
-function engineTranslator(): Translator {
-  return (translator ??= startTranslator(chooseEngine()));
+let translator: Promise<Translator> | undefined;
+function engineTranslator(): Promise<Translator> {
+  return (translator ??= chooseEngine().then(startTranslator));
 }
 
 function domainNets(model: Model, domain: P.Domain) {
@@ -61,7 +61,7 @@ export async function translate(model: Model, params: P.TranslateParams): Promis
     } else if (style.kind === 'example') {
       const example = await loadTestImage(style.image, target.dim, model.config.new_size);
       try {
-        styles = await engineTranslator().encodeStyle(target.gen, example);
+        styles = await (await engineTranslator()).encodeStyle(target.gen, example);
       } finally {
         example.dispose();
       }
@@ -71,7 +71,7 @@ export async function translate(model: Model, params: P.TranslateParams): Promis
       styles = new Rng(style.seed ?? Date.now() >>> 0).normal([style.count, target.gen.styleDim]) as tf.Tensor2D;
     }
     tensors.push(styles);
-    const out = await engineTranslator().translate(source.gen, target.gen, x, styles);
+    const out = await (await engineTranslator()).translate(source.gen, target.gen, x, styles);
     tensors.push(out);
     const images = tf.unstack(out) as tf.Tensor3D[];
     const input = tf.squeeze(x, [0]) as tf.Tensor3D;
@@ -94,7 +94,7 @@ export async function activations(model: Model, params: P.ActivationsParams): Pr
       throw new Error(`the style vector needs ${gen.styleDim} numbers (style_dim), got ${params.style!.length}`);
     return {
       origin: model.origin,
-      activations: await nodeActivations(gen, dis, domain, params.nodeId, x, style, (...args) => engineTranslator().nodeOutputs(...args)),
+      activations: await nodeActivations(gen, dis, domain, params.nodeId, x, style, async (...args) => (await engineTranslator()).nodeOutputs(...args)),
     };
   } finally {
     tf.dispose([x, ...(style ? [style] : [])]);
@@ -181,7 +181,7 @@ async function translationPreview(model: Model, edited: MunitConfig, configDir: 
     const styles = new Rng(0).normal([PREVIEW_STYLES, target.gen.styleDim]) as tf.Tensor2D;
     let out4: tf.Tensor4D | undefined;
     try {
-      out4 = await engineTranslator().translate(source.gen, target.gen, x, styles);
+      out4 = await (await engineTranslator()).translate(source.gen, target.gen, x, styles);
       const title = `${direction === 'a2b' ? 'A→B' : 'B→A'} at new_size ${edited.new_size}, ${model.origin.kind} weights (iteration ${model.origin.iteration})`;
       const png = await renderGrid(
         [

@@ -2,8 +2,10 @@
 // process for translation, with the reason for every engine passed over, for `munit info`, the training log and the server.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { backendInfo } from '../backend.js';
 import type { MunitTrainer } from '../trainer.js';
 import { eagerTranslator, Translator } from '../translate.js';
+import { adapterName, findHardwareAdapter } from '../webgpu.js';
 import { ENGINE_ENV, ENGINE_NAMES, EngineName, ONNX_PROVIDERS, OnnxProvider, PROVIDER_ENV } from './engine-names.js';
 
 export type { EngineName, OnnxProvider } from './engine-names.js';
@@ -21,6 +23,93 @@ export function parseEngineName(value: string, source: string): EngineName {
   return value as EngineName;
 }
 
+/** What can run the model, fastest first; the first that can run here is chosen. */
+export const ENGINE_CHAIN = [
+  { name: 'onnxruntime cuda', engine: 'onnx', provider: 'cuda' },
+  { name: 'onnxruntime webgpu', engine: 'onnx', provider: 'webgpu' },
+  { name: 'tfjs tensorflow-gpu', engine: 'tfjs' },
+  { name: 'onnxruntime cpu', engine: 'onnx', provider: 'cpu' },
+  { name: 'tfjs', engine: 'tfjs' },
+] as const;
+export type EngineLink = (typeof ENGINE_CHAIN)[number]['name'];
+
+/** Whether a link can run here: `on` names what it runs on, `why` why not. */
+export type LinkCheck = { on?: string } | { why: string };
+/** The check of each link; the real ones (probeLink) start what they check, so each runs at most once a process. */
+export type EngineProbe = (link: EngineLink) => Promise<LinkCheck>;
+
+/**
+ * The first link of the engine chain that runs here, unless `prefer`, MUNIT_ENGINE or MUNIT_ONNX_PROVIDER forces
+ * one: onnxruntime's CUDA provider (an optional install), its WebGPU provider on a hardware adapter, tfjs on
+ * libtensorflow with CUDA, onnxruntime's CPU provider, then tfjs on its backend (initBackend runs first).
+ */
+export async function chooseEngine(options: { prefer?: EngineName } = {}, probe: EngineProbe = cachedProbe): Promise<EngineChoice> {
+  const envEngine = process.env[ENGINE_ENV];
+  const forced = options.prefer ?? (envEngine ? parseEngineName(envEngine, ENGINE_ENV) : undefined);
+  const envProvider = process.env[PROVIDER_ENV];
+  if (envProvider && !(ONNX_PROVIDERS as readonly string[]).includes(envProvider)) {
+    throw new Error(`${PROVIDER_ENV}: unknown provider '${envProvider}'; expected one of ${ONNX_PROVIDERS.join(', ')}`);
+  }
+  const forcedBy = options.prefer ? `${options.prefer} asked for` : `${ENGINE_ENV}=${envEngine}`;
+  if (forced === 'tfjs') return describe({ engine: 'tfjs' }, await probe('tfjs'), forcedBy);
+  if (envProvider) {
+    const provider = envProvider as OnnxProvider;
+    return describe({ engine: 'onnx', provider }, await onnxLoads(provider), `${PROVIDER_ENV}=${provider}`);
+  }
+  const skipped: string[] = [];
+  for (const link of ENGINE_CHAIN) {
+    if (forced === 'onnx' && link.engine === 'tfjs') continue;
+    const check = await probe(link.name);
+    if ('why' in check) skipped.push(`${link.name}: ${check.why}`);
+    else
+      return describe(
+        link.engine === 'onnx' ? { engine: 'onnx', provider: link.provider } : { engine: 'tfjs' },
+        check,
+        skipped.length ? `skipped ${skipped.join('; ')}` : undefined,
+      );
+  }
+  throw new Error(`${forcedBy}, but onnxruntime cannot run here (${skipped.join('; ')})`);
+}
+
+function describe(choice: { engine: EngineName; provider?: OnnxProvider }, check: LinkCheck, note: string | undefined): EngineChoice {
+  if ('why' in check) throw new Error(`${note}, but ${check.why}`);
+  const what =
+    choice.engine === 'onnx' ? `onnxruntime ${choice.provider}${check.on ? ` on ${check.on}` : ''}, one compiled graph per update` : `tfjs on ${check.on}`;
+  return { ...choice, description: `${what}${note ? ` (${note})` : ''}` };
+}
+
+const checks = new Map<EngineLink, Promise<LinkCheck>>();
+const cachedProbe: EngineProbe = (link) => {
+  let check = checks.get(link);
+  if (!check) checks.set(link, (check = probeLink(link)));
+  return check;
+};
+
+/** Checks one link for real: starts the provider on a one-node graph, asks Dawn for a hardware adapter, asks tfjs. */
+export async function probeLink(link: EngineLink): Promise<LinkCheck> {
+  switch (link) {
+    case 'onnxruntime cuda':
+      return cudaProviderInstalled() ? onnxLoads('cuda') : { why: 'provider not installed (README, "Engines")' };
+    case 'onnxruntime webgpu': {
+      const found = await findHardwareAdapter().catch((err: Error) => ({ none: `Dawn does not start: ${firstLine(err)}` }));
+      if ('none' in found) return { why: found.none };
+      const check = await onnxLoads('webgpu');
+      return 'why' in check ? check : { on: adapterName(found.adapter) };
+    }
+    case 'tfjs tensorflow-gpu': {
+      const info = backendInfo();
+      if (info?.choice === 'tensorflow-gpu') return { on: `tensorflow-gpu (${info.detail})` };
+      return { why: info?.skipped.find((s) => s.choice === 'tensorflow-gpu')?.reason ?? `tfjs runs on ${info?.choice ?? 'no backend yet'}` };
+    }
+    case 'onnxruntime cpu':
+      return onnxLoads('cpu');
+    case 'tfjs': {
+      const info = backendInfo();
+      return { on: info ? info.choice : 'its default backend' };
+    }
+  }
+}
+
 /** The CUDA provider is an optional download (README, "Engines"): present when its library sits beside the runtime. */
 function cudaProviderInstalled(): boolean {
   try {
@@ -31,53 +120,34 @@ function cudaProviderInstalled(): boolean {
   }
 }
 
-/**
- * onnxruntime first (CUDA when installed, else the CPU provider; WebGPU only when asked for: it is tested on Mesa's
- * software Vulkan, where it is far slower than the CPU provider, and not yet measured on a hardware GPU), then tfjs.
- */
-export function chooseEngine(options: { prefer?: EngineName } = {}): EngineChoice {
-  const envEngine = process.env[ENGINE_ENV];
-  const forced = options.prefer ?? (envEngine ? parseEngineName(envEngine, ENGINE_ENV) : undefined);
-  const envProvider = process.env[PROVIDER_ENV];
-  if (envProvider && !(ONNX_PROVIDERS as readonly string[]).includes(envProvider)) {
-    throw new Error(`${PROVIDER_ENV}: unknown provider '${envProvider}'; expected one of ${ONNX_PROVIDERS.join(', ')}`);
-  }
-  if (forced === 'tfjs') return { engine: 'tfjs', description: `tfjs (${ENGINE_ENV}=tfjs)` };
-  const skipped: string[] = [];
-  let provider = envProvider as OnnxProvider | undefined;
-  if (!provider) {
-    if (cudaProviderInstalled()) provider = 'cuda';
-    else {
-      skipped.push('cuda: provider not installed');
-      skipped.push(`webgpu: only when asked for (${PROVIDER_ENV}=webgpu)`);
-      provider = 'cpu';
-    }
-  }
-  const why = skipped.length ? ` (skipped ${skipped.join('; ')})` : '';
-  return { engine: 'onnx', provider, description: `onnxruntime ${provider}, one compiled graph per update${why}` };
+/** Whether onnxruntime-node loads and `provider` runs a graph on it. */
+async function onnxLoads(provider: OnnxProvider): Promise<LinkCheck> {
+  const loaded = loadOnnx(() => require('./session.js') as typeof import('./session.js'));
+  if ('notLoaded' in loaded) return { why: loaded.notLoaded };
+  const why = await loaded.providerFails(provider);
+  return why === undefined ? {} : { why };
 }
 
 /**
  * Loads a module that needs onnxruntime-node, a native module, only when onnxruntime is chosen: a platform it does
- * not support still runs on tfjs. Returns why it did not load (an error when onnxruntime is forced).
+ * not support still runs on tfjs.
  */
 function loadOnnx<T>(load: () => T): T | { notLoaded: string } {
   try {
     return load();
   } catch (err) {
-    const why = `onnxruntime-node does not load: ${(err as Error).message.split('\n')[0]}`;
-    if (process.env[ENGINE_ENV] === 'onnx') throw new Error(`${ENGINE_ENV}=onnx, but ${why}`);
-    return { notLoaded: why };
+    return { notLoaded: `onnxruntime-node does not load: ${firstLine(err)}` };
   }
 }
+
+const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
 /** Puts the trainer's iterations on the chosen engine; returns a description for the log. */
 export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, choice: EngineChoice): Promise<string> {
   if (choice.engine === 'tfjs') return choice.description;
-  const loaded = loadOnnx(() => require('./compiled-step.js') as typeof import('./compiled-step.js'));
-  if ('notLoaded' in loaded) return `tfjs (${loaded.notLoaded})`;
+  const { CompiledStep } = require('./compiled-step.js') as typeof import('./compiled-step.js');
   const started = performance.now();
-  const step = await loaded.CompiledStep.create(trainer, shapes, { provider: choice.provider! });
+  const step = await CompiledStep.create(trainer, shapes, { provider: choice.provider! });
   await trainer.useEngine(step);
   const state = step.keepsStateOnDevice ? '; weights and Adam moments stay on the GPU' : '';
   return `${choice.description}; ${step.binding}${state}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
@@ -86,6 +156,6 @@ export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, ch
 /** What translates (`munit translate`, hovers, the tuning and config previews) on the chosen engine. */
 export function startTranslator(choice: EngineChoice): Translator {
   if (choice.engine === 'tfjs') return eagerTranslator;
-  const loaded = loadOnnx(() => require('./compiled-translator.js') as typeof import('./compiled-translator.js'));
-  return 'notLoaded' in loaded ? eagerTranslator : new loaded.CompiledTranslator({ provider: choice.provider! });
+  const { CompiledTranslator } = require('./compiled-translator.js') as typeof import('./compiled-translator.js');
+  return new CompiledTranslator({ provider: choice.provider! });
 }

@@ -174,6 +174,29 @@ export async function createSession(graph: OnnxGraph, options: SessionOptions): 
   return new NodeSession(await ortSession(model, options), graph);
 }
 
+/**
+ * Why `provider` cannot run a graph here, or undefined when it can: an installed provider may still find no device
+ * (CUDA without a driver, WebGPU where onnxruntime's own Dawn sees no adapter). Runs a one-node graph and checks it.
+ */
+export async function providerFails(provider: OnnxProvider): Promise<string | undefined> {
+  const graph = new OnnxGraph();
+  const port = (name: string): GraphPort => ({ name, dtype: 'float32', dims: [4], perm: [0] });
+  graph.addInput(port('x'));
+  graph.addOutput(port('y'), graph.op('Add', ['x', 'x']));
+  try {
+    const session = await createSession(graph, { provider, threads: 1 });
+    try {
+      const { y } = await session.run(() => Float32Array.of(1, 2, 3, 4));
+      if (Array.from(y as Float32Array).join() !== '2,4,6,8') return `a test graph computed ${Array.from(y as Float32Array).join()} for 2,4,6,8`;
+    } finally {
+      session.release();
+    }
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
+  }
+  return undefined;
+}
+
 /** A session whose outputs that `keep` names stay on the device (keepsStateOnDevice(provider) must hold). */
 export async function createDeviceSession(graph: OnnxGraph, options: SessionOptions, keep: (port: GraphPort) => boolean): Promise<DeviceSession> {
   if (!keepsStateOnDevice(options.provider)) throw new Error(`internal: onnxruntime ${options.provider} keeps no values on a device`);

@@ -7,8 +7,7 @@ import { initBackend } from '../../munit-core/backend.js';
 import type { MunitTrainer, TrainerSettings } from '../../munit-core/trainer.js';
 import { defaultConfig } from '../../munit-core/config/config.js';
 import { demoConfigYaml } from '../../munit-core/data/demo-dataset.js';
-import { OnnxGraph } from '../../munit-core/onnx/graph.js';
-import { createSession } from '../../munit-core/onnx/session.js';
+import { providerFails } from '../../munit-core/onnx/session.js';
 
 export async function useBackend(prefer: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
   await initBackend({ prefer });
@@ -198,18 +197,9 @@ export async function compareGradients(compiled: MunitTrainer, eager: MunitTrain
  * MUNIT_TEST_REQUIRE_WEBGPU=1 (as in CI, which installs Mesa's software Vulkan) that is a failure, not a skip.
  */
 export async function webGpuSkipReason(): Promise<string | undefined> {
-  try {
-    const g = new OnnxGraph();
-    g.addInput({ name: 'x', dtype: 'float32', dims: [1], perm: [0] });
-    g.addOutput({ name: 'y', dtype: 'float32', dims: [1], perm: [0] }, g.op('Neg', ['x']));
-    const session = await createSession(g, { provider: 'webgpu' });
-    const { y } = await session.run(() => Float32Array.of(2));
-    session.release();
-    assert.equal(y[0], -2);
-    return undefined;
-  } catch (err) {
-    const why = `onnxruntime's WebGPU provider does not start here: ${(err as Error).message.split('\n')[0]}`;
-    if (process.env.MUNIT_TEST_REQUIRE_WEBGPU === '1') throw new Error(`${why} (MUNIT_TEST_REQUIRE_WEBGPU=1)`);
-    return why;
-  }
+  const fails = await providerFails('webgpu');
+  if (fails === undefined) return undefined;
+  const why = `onnxruntime's WebGPU provider does not start here: ${fails}`;
+  if (process.env.MUNIT_TEST_REQUIRE_WEBGPU === '1') throw new Error(`${why} (MUNIT_TEST_REQUIRE_WEBGPU=1)`);
+  return why;
 }

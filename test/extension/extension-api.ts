@@ -56,6 +56,8 @@ test('settings are contributed with their defaults and descriptions', async () =
   const config = vscode.workspace.getConfiguration('munit');
   const expected: Record<string, unknown> = {
     backend: 'auto',
+    engine: 'auto',
+    onnxProvider: 'auto',
     'server.maxHeapMB': 4096,
     outputFolder: 'outputs',
     'trace.server': 'off',

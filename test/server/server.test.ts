@@ -86,7 +86,7 @@ describe('the MUNIT server over stdio', () => {
 
   it('reports its backend and version in initialize', () => {
     assert.match(server.initializeResult.munit!.backend, /^wasm/);
-    assert.match(server.initializeResult.munit!.engine, /^onnxruntime cpu, .*skipped cuda: provider not installed/);
+    assert.match(server.initializeResult.munit!.engine, /^onnxruntime cpu, .*skipped onnxruntime cuda: provider not installed/);
     assert.equal(server.initializeResult.serverInfo?.name, 'munit-server');
     assert.match(server.initializeResult.munit!.version, /^\d+\.\d+\.\d+/);
   });

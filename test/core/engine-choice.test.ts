@@ -1,0 +1,120 @@
+// The engine chain: which engine runs the model, in the issue's order, with the reason each earlier one was passed
+// over. The order and the forcing variables are checked against given link checks; the checks themselves for real
+// (onnxruntime's providers, Dawn's adapter, the tfjs backend) on this machine.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { chooseEngine, ENGINE_CHAIN, EngineLink, LinkCheck, probeLink } from '../../munit-core/onnx/engine-choice.js';
+import { ENGINE_ENV, PROVIDER_ENV } from '../../munit-core/onnx/engine-names.js';
+import { providerFails } from '../../munit-core/onnx/session.js';
+import { findHardwareAdapter, noGpuDevice } from '../../munit-core/webgpu.js';
+import { useBackend, webGpuSkipReason } from './helpers.js';
+
+/** A probe under which exactly the links in `runs` can run. */
+const only =
+  (...runs: EngineLink[]) =>
+  async (link: EngineLink): Promise<LinkCheck> =>
+    runs.includes(link) ? { on: `${link} device` } : { why: `no ${link} here` };
+
+describe('the engine chain', () => {
+  const saved = { engine: process.env[ENGINE_ENV], provider: process.env[PROVIDER_ENV] };
+  const restore = () => {
+    for (const [key, value] of [
+      [ENGINE_ENV, saved.engine],
+      [PROVIDER_ENV, saved.provider],
+    ] as const) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  };
+  before(async () => {
+    delete process.env[ENGINE_ENV];
+    delete process.env[PROVIDER_ENV];
+    await useBackend('wasm');
+  });
+  after(restore);
+
+  it("takes the first link that runs, in the issue's order, naming every link passed over and why", async () => {
+    const names = ENGINE_CHAIN.map((l) => l.name);
+    assert.deepEqual(names, ['onnxruntime cuda', 'onnxruntime webgpu', 'tfjs tensorflow-gpu', 'onnxruntime cpu', 'tfjs']);
+    const expected = [
+      { engine: 'onnx', provider: 'cuda' },
+      { engine: 'onnx', provider: 'webgpu' },
+      { engine: 'tfjs', provider: undefined },
+      { engine: 'onnx', provider: 'cpu' },
+      { engine: 'tfjs', provider: undefined },
+    ];
+    for (let k = 0; k < names.length; k++) {
+      const choice = await chooseEngine({}, only(...names.slice(k)));
+      assert.deepEqual({ engine: choice.engine, provider: choice.provider }, expected[k], `with ${names.slice(0, k).join(', ') || 'nothing'} unavailable`);
+      assert.ok(choice.description.includes(`${names[k]} device`), choice.description);
+      for (const skipped of names.slice(0, k)) assert.ok(choice.description.includes(`${skipped}: no ${skipped} here`), choice.description);
+      if (k === 0) assert.ok(!choice.description.includes('skipped'), choice.description);
+    }
+  });
+
+  it('a forced engine passes over the other; onnx forced where none of its providers runs is an error that lists them', async () => {
+    const onnx = await chooseEngine({ prefer: 'onnx' }, only('tfjs tensorflow-gpu', 'onnxruntime cpu', 'tfjs'));
+    assert.equal(onnx.provider, 'cpu');
+    assert.ok(!onnx.description.includes('tfjs tensorflow-gpu:'), onnx.description);
+    const tfjs = await chooseEngine({ prefer: 'tfjs' }, only(...ENGINE_CHAIN.map((l) => l.name)));
+    assert.equal(tfjs.engine, 'tfjs');
+    assert.match(tfjs.description, /^tfjs on tfjs device \(tfjs asked for\)$/);
+    await assert.rejects(
+      chooseEngine({ prefer: 'onnx' }, only('tfjs')),
+      /^Error: onnx asked for, but onnxruntime cannot run here \(onnxruntime cuda: no onnxruntime cuda here; onnxruntime webgpu: .*; onnxruntime cpu: .*\)$/,
+    );
+    try {
+      process.env[ENGINE_ENV] = 'tfjs';
+      assert.match((await chooseEngine({}, only('onnxruntime cpu', 'tfjs'))).description, /\(MUNIT_ENGINE=tfjs\)$/);
+      process.env[ENGINE_ENV] = 'torch';
+      await assert.rejects(chooseEngine({}, only('tfjs')), /MUNIT_ENGINE: unknown engine 'torch'; expected one of onnx, tfjs/);
+    } finally {
+      restore();
+      delete process.env[ENGINE_ENV];
+    }
+  });
+
+  it('MUNIT_ONNX_PROVIDER forces a provider, checked on a graph: one that cannot run here is an error saying why', async () => {
+    try {
+      process.env[PROVIDER_ENV] = 'cpu';
+      const cpu = await chooseEngine({}, only());
+      assert.deepEqual([cpu.engine, cpu.provider], ['onnx', 'cpu']);
+      assert.match(cpu.description, /\(MUNIT_ONNX_PROVIDER=cpu\)$/);
+      process.env[PROVIDER_ENV] = 'cuda';
+      const cudaFails = await providerFails('cuda');
+      assert.ok(cudaFails, 'CUDA ran a graph on a machine without an NVIDIA GPU');
+      await assert.rejects(chooseEngine({}, only()), (err: Error) => err.message === `MUNIT_ONNX_PROVIDER=cuda, but ${cudaFails}`);
+      process.env[PROVIDER_ENV] = 'tpu';
+      await assert.rejects(chooseEngine({}, only()), /MUNIT_ONNX_PROVIDER: unknown provider 'tpu'; expected one of cuda, webgpu, cpu/);
+    } finally {
+      restore();
+      delete process.env[PROVIDER_ENV];
+    }
+  });
+
+  it('the real checks: CUDA needs its download, WebGPU a hardware adapter, tfjs-node-gpu its backend', async () => {
+    assert.deepEqual(await probeLink('onnxruntime cpu'), {});
+    assert.deepEqual(await probeLink('tfjs'), { on: 'wasm' });
+    // The tests start tfjs on wasm by name, so tfjs-node-gpu was not tried.
+    assert.deepEqual(await probeLink('tfjs tensorflow-gpu'), { why: 'tfjs runs on wasm' });
+    assert.deepEqual(await probeLink('onnxruntime cuda'), { why: 'provider not installed (README, "Engines")' });
+    const noDevice = noGpuDevice();
+    if (noDevice) {
+      assert.deepEqual(await probeLink('onnxruntime webgpu'), { why: noDevice });
+      const choice = await chooseEngine();
+      assert.equal(choice.provider, 'cpu');
+      assert.match(
+        choice.description,
+        /^onnxruntime cpu, one compiled graph per update \(skipped onnxruntime cuda: provider not installed .*; onnxruntime webgpu: no GPU device .*; tfjs tensorflow-gpu: tfjs runs on wasm\)$/,
+      );
+    }
+  });
+
+  it("Dawn's software renderer is not a hardware adapter, though onnxruntime's WebGPU provider runs on it", async (t) => {
+    const skip = await webGpuSkipReason();
+    if (skip) return t.skip(skip);
+    const found = await findHardwareAdapter({ checkDevice: false });
+    assert.ok('none' in found, `a hardware adapter on a machine without a GPU: ${JSON.stringify(found)}`);
+    assert.match(found.none, /(llvmpipe|lavapipe).* is a software renderer$/);
+  });
+});
