@@ -54,7 +54,9 @@ export async function chooseEngine(options: { prefer?: EngineName } = {}, probe:
   if (forced === 'tfjs') return describe({ engine: 'tfjs' }, await probe('tfjs'), forcedBy);
   if (envProvider) {
     const provider = envProvider as OnnxProvider;
-    return describe({ engine: 'onnx', provider }, await onnxLoads(provider), `${PROVIDER_ENV}=${provider}`);
+    // Forced, WebGPU may run on a software renderer (the tests do).
+    const check = provider === 'cuda' ? await probe('onnxruntime cuda') : await onnxLoads(provider);
+    return describe({ engine: 'onnx', provider }, check, `${PROVIDER_ENV}=${provider}`);
   }
   const skipped: string[] = [];
   for (const link of ENGINE_CHAIN) {
