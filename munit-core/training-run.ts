@@ -110,10 +110,10 @@ export async function runTraining(options: TrainingRunOptions): Promise<Training
     }
     writeFileAtomic(path.join(runDir, RUN_CONFIG_FILE), configText);
     display = await displayImages(loaders, config);
-    const choice = await chooseEngine({ prefer: options.engine });
-    const engine = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, choice);
+    const running = await startEngine(trainer, { a: loaders.train_a.shape, b: loaders.train_b.shape }, await chooseEngine({ prefer: options.engine }));
+    const engine = running.description;
     // The sample grids run on the same engine as the iterations.
-    translator = startTranslator(choice);
+    translator = startTranslator(running.choice);
     options.onStart?.({ runDir, iteration: trainer.iteration, maxIter: config.max_iter, config, trainer, engine });
     const metricsFile = path.join(runDir, METRICS_FILE);
     const save = () => saveCheckpoint(trainer, dirs.checkpoints, { configText, extras: { loaders: JSON.stringify(loadersState(loaders)) } });

@@ -163,9 +163,15 @@ export class CompiledStep implements StepEngine {
   /** Builds both graphs for batches of these shapes (NHWC; the config's batch size and crop). */
   static async create(trainer: MunitTrainer, shapes: ImageShapes, options: SessionOptions): Promise<CompiledStep> {
     const step = new CompiledStep(trainer, shapes, options);
-    await step.graphFor('dis');
-    await step.graphFor('gen');
-    await step.uploadVgg();
+    try {
+      await step.graphFor('dis');
+      await step.graphFor('gen');
+      await step.uploadVgg();
+    } catch (err) {
+      // A provider that cannot run the graphs leaves nothing behind (the engine chain may try the next one).
+      step.dispose();
+      throw err;
+    }
     return step;
   }
 

@@ -16,6 +16,8 @@ export interface EngineChoice {
   provider?: OnnxProvider;
   /** One line: what runs, and why the ones before it were passed over. */
   description: string;
+  /** What runs instead if this GPU provider, chosen by the chain, cannot start the model's graphs. */
+  fallback?: EngineChoice;
 }
 
 export function parseEngineName(value: string, source: string): EngineName {
@@ -58,19 +60,34 @@ export async function chooseEngine(options: { prefer?: EngineName } = {}, probe:
     const check = provider === 'cuda' ? await probe('onnxruntime cuda') : await onnxLoads(provider);
     return describe({ engine: 'onnx', provider }, check, `${PROVIDER_ENV}=${provider}`);
   }
-  const skipped: string[] = [];
-  for (const link of ENGINE_CHAIN) {
-    if (forced === 'onnx' && link.engine === 'tfjs') continue;
+  const choice = await chainFrom(0, [], forced === 'onnx', probe);
+  if ('skipped' in choice) throw new Error(`${forcedBy}, but onnxruntime cannot run here (${choice.skipped.join('; ')})`);
+  return choice;
+}
+
+/** The first link from `start` on that runs, or every reason none does. */
+async function chainFrom(start: number, skipped: string[], onlyOnnx: boolean, probe: EngineProbe): Promise<EngineChoice | { skipped: string[] }> {
+  for (let k = start; k < ENGINE_CHAIN.length; k++) {
+    const link = ENGINE_CHAIN[k];
+    if (onlyOnnx && link.engine === 'tfjs') continue;
     const check = await probe(link.name);
-    if ('why' in check) skipped.push(`${link.name}: ${check.why}`);
-    else
-      return describe(
-        link.engine === 'onnx' ? { engine: 'onnx', provider: link.provider } : { engine: 'tfjs' },
-        check,
-        skipped.length ? `skipped ${skipped.join('; ')}` : undefined,
-      );
+    if ('why' in check) {
+      skipped.push(`${link.name}: ${check.why}`);
+      continue;
+    }
+    const choice = describe(
+      link.engine === 'onnx' ? { engine: 'onnx', provider: link.provider } : { engine: 'tfjs' },
+      check,
+      skipped.length ? `skipped ${skipped.join('; ')}` : undefined,
+    );
+    if (link.engine === 'onnx' && link.provider !== 'cpu') {
+      // A GPU provider was checked on a one-node graph only: if MUNIT's graphs do not start on it, the next link runs.
+      const next = await chainFrom(k + 1, [...skipped], onlyOnnx, probe);
+      if (!('skipped' in next)) choice.fallback = next;
+    }
+    return choice;
   }
-  throw new Error(`${forcedBy}, but onnxruntime cannot run here (${skipped.join('; ')})`);
+  return { skipped };
 }
 
 function describe(choice: { engine: EngineName; provider?: OnnxProvider }, check: LinkCheck, note: string | undefined): EngineChoice {
@@ -144,15 +161,29 @@ function loadOnnx<T>(load: () => T): T | { notLoaded: string } {
 
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split('\n')[0];
 
-/** Puts the trainer's iterations on the chosen engine; returns a description for the log. */
-export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, choice: EngineChoice): Promise<string> {
-  if (choice.engine === 'tfjs') return choice.description;
+/**
+ * Puts the trainer's iterations on the chosen engine, or on its fallback when a GPU provider cannot start the graphs.
+ * Returns what runs (for the translator too) and a description for the log.
+ */
+export async function startEngine(trainer: MunitTrainer, shapes: ImageShapes, choice: EngineChoice): Promise<{ choice: EngineChoice; description: string }> {
+  if (choice.engine === 'tfjs') return { choice, description: choice.description };
   const { CompiledStep } = require('./compiled-step.js') as typeof import('./compiled-step.js');
   const started = performance.now();
-  const step = await CompiledStep.create(trainer, shapes, { provider: choice.provider! });
+  let step: import('./compiled-step.js').CompiledStep;
+  try {
+    step = await CompiledStep.create(trainer, shapes, { provider: choice.provider! });
+  } catch (err) {
+    if (!choice.fallback) throw err;
+    const fallback = {
+      ...choice.fallback,
+      description: `${choice.fallback.description}; onnxruntime ${choice.provider} did not start the graphs: ${firstLine(err)}`,
+    };
+    return startEngine(trainer, shapes, fallback);
+  }
   await trainer.useEngine(step);
   const state = step.keepsStateOnDevice ? '; weights and Adam moments stay on the GPU' : '';
-  return `${choice.description}; ${step.binding}${state}; ${step.nodeCount} nodes, built in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+  const built = ((performance.now() - started) / 1000).toFixed(1);
+  return { choice, description: `${choice.description}; ${step.binding}${state}; ${step.nodeCount} nodes, built in ${built} s` };
 }
 
 /** What translates (`munit translate`, hovers, the tuning and config previews) on the chosen engine. */

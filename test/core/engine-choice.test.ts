@@ -3,11 +3,12 @@
 // (onnxruntime's providers, Dawn's adapter, the tfjs backend) on this machine.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseEngine, ENGINE_CHAIN, EngineLink, LinkCheck, probeLink } from '../../munit-core/onnx/engine-choice.js';
+import { chooseEngine, ENGINE_CHAIN, EngineChoice, EngineLink, LinkCheck, probeLink, startEngine } from '../../munit-core/onnx/engine-choice.js';
+import { MunitTrainer } from '../../munit-core/trainer.js';
 import { ENGINE_ENV, PROVIDER_ENV } from '../../munit-core/onnx/engine-names.js';
 import { providerFails } from '../../munit-core/onnx/session.js';
 import { findHardwareAdapter, noGpuDevice } from '../../munit-core/webgpu.js';
-import { useBackend, webGpuSkipReason } from './helpers.js';
+import { expectNoLeakedTensors, randomImage, seeded, tinySettings, useBackend, webGpuSkipReason } from './helpers.js';
 
 /** A probe under which exactly the links in `runs` can run. */
 const only =
@@ -50,6 +51,11 @@ describe('the engine chain', () => {
       for (const skipped of names.slice(0, k)) assert.ok(choice.description.includes(`${skipped}: no ${skipped} here`), choice.description);
       if (k === 0) assert.ok(!choice.description.includes('skipped'), choice.description);
     }
+    // A GPU provider is checked on a one-node graph only, so the next link that runs is kept as its fallback.
+    const fallbacks: string[] = [];
+    for (let c: EngineChoice | undefined = await chooseEngine({}, only(...names)); c; c = c.fallback) fallbacks.push(`${c.engine} ${c.provider}`);
+    assert.deepEqual(fallbacks, ['onnx cuda', 'onnx webgpu', 'tfjs undefined']);
+    assert.equal((await chooseEngine({}, only('onnxruntime cpu', 'tfjs'))).fallback, undefined);
   });
 
   it('a forced engine passes over the other; onnx forced where none of its providers runs is an error that lists them', async () => {
@@ -111,6 +117,26 @@ describe('the engine chain', () => {
         /^onnxruntime cpu, one compiled graph per update \(skipped onnxruntime cuda: provider not installed .*; onnxruntime webgpu: no GPU device .*; tfjs tensorflow-gpu: tfjs runs on wasm\)$/,
       );
     }
+  });
+
+  it('a GPU provider that cannot start the training graphs hands the run to its fallback, leaving nothing behind', async () => {
+    const trainer = new MunitTrainer(tinySettings(), { seed: 1 });
+    const shapes = { a: [1, 16, 16, 3], b: [1, 16, 16, 3] };
+    const cpu: EngineChoice = { engine: 'onnx', provider: 'cpu', description: 'onnxruntime cpu (fallback)' };
+    // CUDA cannot start here: its provider is not installed.
+    const cuda: EngineChoice = { engine: 'onnx', provider: 'cuda', description: 'onnxruntime cuda', fallback: cpu };
+    await assert.rejects(startEngine(trainer, shapes, { ...cuda, fallback: undefined }), /Failed to load shared library/);
+    const running = await expectNoLeakedTensors(() => startEngine(trainer, shapes, cuda), 0, 'tensors after a failed start and a fallback');
+    assert.deepEqual([running.choice.engine, running.choice.provider], ['onnx', 'cpu']);
+    assert.match(
+      running.description,
+      /^onnxruntime cpu \(fallback\); onnxruntime cuda did not start the graphs: .*Failed to load shared library.*; \d+ nodes, built in/,
+    );
+    const x = randomImage(seeded(3), 1, 16, 16, 3);
+    const m = await trainer.step(x, x);
+    assert.ok(Number.isFinite(m.losses.loss_gen_total), 'a step on the fallback');
+    x.dispose();
+    trainer.dispose();
   });
 
   it("Dawn's software renderer is not a hardware adapter, though onnxruntime's WebGPU provider runs on it", async (t) => {
