@@ -80,7 +80,14 @@ async function tryBackend(choice: BackendChoice, options: BackendOptions, forced
     case 'tensorflow-gpu':
     case 'tensorflow': {
       // Both packages register the 'tensorflow' backend into the shared tfjs-core when required.
-      requireOptional(choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node');
+      const pkg = choice === 'tensorflow-gpu' ? '@tensorflow/tfjs-node-gpu' : '@tensorflow/tfjs-node';
+      try {
+        requireOptional(pkg);
+      } catch (err) {
+        // Not the package missing but, say, libtensorflow failing to load: that message is the useful one.
+        if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND' || !(err as Error).message.includes(`'${pkg}'`)) throw err;
+        throw new Error(`${pkg} is not installed (README, "tfjs backends and GPUs")`);
+      }
       await setBackendOrThrow('tensorflow');
       return { detail: choice === 'tensorflow-gpu' ? 'libtensorflow with CUDA' : 'libtensorflow (CPU)' };
     }

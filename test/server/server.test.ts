@@ -86,7 +86,11 @@ describe('the MUNIT server over stdio', () => {
 
   it('reports its backend and version in initialize', () => {
     assert.match(server.initializeResult.munit!.backend, /^wasm/);
-    assert.match(server.initializeResult.munit!.engine, /^onnxruntime cpu, .*skipped onnxruntime cuda: provider not installed/);
+    // The engine chain, with why each faster link was passed over (the tests force tfjs onto wasm).
+    assert.match(
+      server.initializeResult.munit!.engine,
+      /^onnxruntime cpu, one compiled graph per update \(skipped onnxruntime cuda: provider not installed .*; onnxruntime webgpu: .+; tfjs tensorflow-gpu: tfjs runs on wasm\)$/,
+    );
     assert.equal(server.initializeResult.serverInfo?.name, 'munit-server');
     assert.match(server.initializeResult.munit!.version, /^\d+\.\d+\.\d+/);
   });
