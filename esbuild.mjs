@@ -62,6 +62,19 @@ function copyOnnxRuntime() {
   }
 }
 
+/**
+ * Dawn for Node (the `webgpu` package): the engine chain asks it for a hardware adapter before it picks onnxruntime's
+ * WebGPU provider, and tfjs' webgpu backend runs on it. Its loader and this platform's dawn.node (21 MB on linux-x64,
+ * of the 132 MB it ships); the loader needs nothing else.
+ */
+function copyWebGpu() {
+  const from = path.join('node_modules', 'webgpu');
+  const dir = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
+  for (const item of ['package.json', 'index.js', path.join('dist', dir)]) {
+    fs.cpSync(path.join(from, item), path.join(dist, 'node_modules', 'webgpu', item), { recursive: true, dereference: true });
+  }
+}
+
 const options = {
   entryPoints: nodeEntries,
   outdir: dist,
@@ -100,6 +113,7 @@ copyWasmBinaries();
 if (!process.argv.includes('--webviews')) {
   copySharp();
   copyOnnxRuntime();
+  copyWebGpu();
 }
 if (watch) {
   for (const build of builds) await (await esbuild.context(build)).watch();
