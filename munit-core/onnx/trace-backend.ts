@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { KernelBackend } from '@tensorflow/tfjs-core';
 import type { BackendValues, DataId, DataType } from '@tensorflow/tfjs-core';
 import { withMirrorPadGradientByMatMul } from '../kernels/mirror-pad-gradient.js';
+import { withInstanceNormKernel } from '../layers/norms.js';
 import type { OnnxProvider } from './engine-names.js';
 import { GraphPort, OnnxDtype, OnnxGraph } from './graph.js';
 
@@ -295,7 +296,8 @@ export function traceGraph<T>(build: (b: TraceBackend) => T, target: TraceTarget
   void tf.setBackend(TRACE_BACKEND);
   if (tf.getBackend() !== TRACE_BACKEND) throw new Error('internal: the trace backend did not become active synchronously');
   try {
-    return { graph, result: target === 'gpu' ? withMirrorPadGradientByMatMul(() => build(b)) : build(b) };
+    const traced = () => withInstanceNormKernel(() => build(b));
+    return { graph, result: target === 'gpu' ? withMirrorPadGradientByMatMul(traced) : traced() };
   } finally {
     void tf.setBackend(previous);
   }

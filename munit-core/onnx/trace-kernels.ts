@@ -6,6 +6,7 @@ import { backend_util, registerKernel, slice_util, util } from '@tensorflow/tfjs
 import type { DataType, KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { defaultPerm, identityPerm, NCHW, OIHW, onnxDtype, TRACE_BACKEND, TraceBackend, TracedValue } from './trace-backend.js';
 import type { OnnxGraph } from './graph.js';
+import { CENTRED_INSTANCE_NORM } from '../layers/norms.js';
 import { winogradApplies, winogradConv, winogradFilter, winogradFilterGradient, winogradInput, WINOGRAD_LAYOUT } from './winograd.js';
 
 type Inputs = Record<string, TensorInfo>;
@@ -284,7 +285,25 @@ function pool(b: TraceBackend, op: 'AveragePool' | 'MaxPool', x: TensorInfo, att
   return result(b, name, info.outShape, 'float32', NCHW);
 }
 
+/**
+ * instanceNorm's normalisation of a centred map (layers/norms.ts): one LayerNormalization over its rows stored as
+ * [N*C, H*W], whose InvStdDev output is r. The map comes centred because LayerNormalization on WebGPU takes the
+ * variance as mean(x^2) - mean^2: for a channel of mean 10 and spread 0.01 that put y 0.15 off, against 1e-7 centred.
+ */
+const centredInstanceNorm: Kernel = (b, inputs, attrs) => {
+  const v = b.value(inputs.x.dataId);
+  const [n, h, w, c] = v.shape;
+  const rows = b.graph.op('Reshape', [b.inLayout(v, NCHW), b.graph.int64s([n * c, h * w])]);
+  const ones = b.graph.constant(new Array<number>(h * w).fill(1), [h * w], 'float32');
+  const [yRows, , invStd] = b.graph.node('LayerNormalization', [rows, ones], { axis: -1, epsilon: { f: attrs.eps as number } }, 3);
+  return [
+    result(b, b.graph.op('Reshape', [yRows, b.graph.int64s([n, c, h, w])]), v.shape, 'float32', NCHW),
+    result(b, b.graph.op('Reshape', [invStd, b.graph.int64s([n, c, 1, 1])]), [n, 1, 1, c], 'float32', NCHW),
+  ];
+};
+
 const kernels: Record<string, Kernel> = {
+  [CENTRED_INSTANCE_NORM]: centredInstanceNorm,
   Add: binary('Add'),
   Sub: binary('Sub'),
   Multiply: binary('Mul'),
