@@ -44,6 +44,8 @@ export function noGpuDevice(): string | undefined {
   return 'no GPU device on this machine (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg)';
 }
 
+const ADAPTER_TIMEOUT_MS = 10_000;
+
 /**
  * The hardware adapter Dawn offers on the platform's own API (Vulkan, D3D12 or Metal, which onnxruntime's WebGPU
  * provider runs on too), or why there is none: a software renderer does not count. `checkDevice: false` skips the
@@ -53,7 +55,11 @@ export async function findHardwareAdapter(options: { checkDevice?: boolean } = {
   const noDevice = options.checkDevice === false ? undefined : noGpuDevice();
   if (noDevice) return { none: noDevice };
   const { create } = await import('webgpu');
-  const adapter = await create([]).requestAdapter({ powerPreference: 'high-performance' });
+  // A broken driver can leave the request unanswered: the engine chain then goes on without WebGPU.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ADAPTER_TIMEOUT_MS).unref()));
+  const adapter = await Promise.race([create([]).requestAdapter({ powerPreference: 'high-performance' }), timeout]).finally(() => clearTimeout(timer));
+  if (adapter === 'timeout') return { none: `Dawn gave no adapter within ${ADAPTER_TIMEOUT_MS / 1000} s` };
   if (!adapter) return { none: 'Dawn found no adapter' };
   const info = describeAdapter('vulkan', adapter);
   return info.software ? { none: `${adapterName(info)} is a software renderer` } : { adapter: info };
