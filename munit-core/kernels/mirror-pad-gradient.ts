@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { registerGradient, unregisterGradient, getGradient, MirrorPad } from '@tensorflow/tfjs-core';
 import type { GradConfig, NamedAttrMap, MirrorPadAttrs, Tensor } from '@tensorflow/tfjs-core';
+import { loweringSwitch } from '../onnx/lowering-switch.js';
 
 type Mode = MirrorPadAttrs['mode'];
 
@@ -60,22 +61,14 @@ function mirrorPadAxisGradient(dy: Tensor, axis: number, before: number, after: 
   return terms.length === 1 ? terms[0] : tf.addN(terms);
 }
 
-let byMatMul = false;
+const byMatMul = loweringSwitch();
 
 /**
  * Runs `fn` with the gradient of an image's mirror padding written as two matrix products: for graphs run on a GPU
  * (onnx/trace-backend.ts), where each of the ~20 slices, adds and concats of the form above is a kernel call that
  * costs more host time than the products' multiplies cost the GPU.
  */
-export function withMirrorPadGradientByMatMul<T>(fn: () => T): T {
-  const before = byMatMul;
-  byMatMul = true;
-  try {
-    return fn();
-  } finally {
-    byMatMul = before;
-  }
-}
+export const withMirrorPadGradientByMatMul = <T>(fn: () => T): T => byMatMul.during(fn);
 
 /**
  * The 0/1 matrix P [padded, n] of a mirror padding of n values (row i has its 1 at the value position i copies), or
@@ -109,7 +102,7 @@ function mirrorPadGradFunc(dy: Tensor | Tensor[], _saved: Tensor[], attrs: Named
   const { paddings, mode } = attrs as unknown as MirrorPadAttrs;
   const grad = Array.isArray(dy) ? dy[0] : dy;
   const imageOnly = paddings.length === 4 && [paddings[0], paddings[3]].every((p) => p?.[0] === 0 && p?.[1] === 0);
-  if (byMatMul && imageOnly) return { x: () => tf.tidy(() => imagePadGradientByMatMul(grad, paddings, mode)) };
+  if (byMatMul.on && imageOnly) return { x: () => tf.tidy(() => imagePadGradientByMatMul(grad, paddings, mode)) };
   return {
     x: () =>
       tf.tidy(() => {

@@ -2,6 +2,7 @@
 // Tensors are NHWC here; "per channel" means over axes [1, 2].
 import * as tf from '@tensorflow/tfjs-core';
 import type { DisNorm } from '../config/enums.js';
+import { loweringSwitch } from '../onnx/lowering-switch.js';
 
 export const NORM_EPS = 1e-5;
 
@@ -12,18 +13,10 @@ export type Norm = DisNorm | 'adain';
  * r = 1 / sqrt(mean(x^2) + eps) over H x W, as one node instead of five. Eager tfjs computes the same with ops.
  */
 export const CENTRED_INSTANCE_NORM = 'MunitCentredInstanceNorm';
-let normKernel = false;
+const normKernel = loweringSwitch();
 
 /** Runs `fn` (a trace) with instanceNorm's normalisation as the CENTRED_INSTANCE_NORM kernel. */
-export function withInstanceNormKernel<T>(fn: () => T): T {
-  const was = normKernel;
-  normKernel = true;
-  try {
-    return fn();
-  } finally {
-    normKernel = was;
-  }
-}
+export const withInstanceNormKernel = <T>(fn: () => T): T => normKernel.during(fn);
 
 /**
  * (x - mean) / sqrt(var + eps) per sample and channel over H x W, biased variance, no affine.
@@ -35,7 +28,7 @@ export const instanceNorm: (x: tf.Tensor4D) => tf.Tensor4D = tf.customGrad((x, s
   const centred = tf.sub(input, tf.mean(input, [1, 2], true));
   let y: tf.Tensor4D;
   let r: tf.Tensor;
-  if (normKernel) [y, r] = tf.engine().runKernel(CENTRED_INSTANCE_NORM, { x: centred }, { eps: NORM_EPS }) as [tf.Tensor4D, tf.Tensor];
+  if (normKernel.on) [y, r] = tf.engine().runKernel(CENTRED_INSTANCE_NORM, { x: centred }, { eps: NORM_EPS }) as [tf.Tensor4D, tf.Tensor];
   else {
     r = tf.rsqrt(tf.add(tf.mean(tf.square(centred), [1, 2], true), NORM_EPS));
     y = tf.mul(centred, r) as tf.Tensor4D;

@@ -37,7 +37,7 @@ export type EngineLink = (typeof ENGINE_CHAIN)[number]['name'];
 
 /** Whether a link can run here: `on` names what it runs on, `why` why not. */
 export type LinkCheck = { on?: string } | { why: string };
-/** The check of each link; the real ones (probeLink) start what they check, so each runs at most once a process. */
+/** The check of each link (probeLink, or given ones in the tests). */
 export type EngineProbe = (link: EngineLink) => Promise<LinkCheck>;
 
 /**
@@ -45,7 +45,7 @@ export type EngineProbe = (link: EngineLink) => Promise<LinkCheck>;
  * one: onnxruntime's CUDA provider (an optional install), its WebGPU provider on a hardware adapter, tfjs on
  * libtensorflow with CUDA, onnxruntime's CPU provider, then tfjs on its backend (initBackend runs first).
  */
-export async function chooseEngine(options: { prefer?: EngineName } = {}, probe: EngineProbe = cachedProbe): Promise<EngineChoice> {
+export async function chooseEngine(options: { prefer?: EngineName } = {}, probe: EngineProbe = probeLink): Promise<EngineChoice> {
   const envEngine = process.env[ENGINE_ENV];
   const forced = options.prefer ?? (envEngine ? parseEngineName(envEngine, ENGINE_ENV) : undefined);
   const envProvider = process.env[PROVIDER_ENV];
@@ -97,20 +97,17 @@ function describe(choice: { engine: EngineName; provider?: OnnxProvider }, check
   return { ...choice, description: `${what}${note ? ` (${note})` : ''}` };
 }
 
-const checks = new Map<EngineLink, Promise<LinkCheck>>();
-const cachedProbe: EngineProbe = (link) => {
-  let check = checks.get(link);
-  if (!check) checks.set(link, (check = probeLink(link)));
-  return check;
-};
-
-/** Checks one link for real: starts the provider on a one-node graph, asks Dawn for a hardware adapter, asks tfjs. */
+/**
+ * Checks one link for real: starts the provider on a one-node graph, asks Dawn for a hardware adapter, asks tfjs.
+ * What starts something (a provider, Dawn) is asked once a process.
+ */
 export async function probeLink(link: EngineLink): Promise<LinkCheck> {
   switch (link) {
     case 'onnxruntime cuda':
       return cudaProviderInstalled() ? onnxLoads('cuda') : { why: 'provider not installed (README, "Engines")' };
     case 'onnxruntime webgpu': {
-      const found = await findHardwareAdapter().catch((err: Error) => ({ none: `Dawn does not start: ${firstLine(err)}` }));
+      adapterSearch ??= findHardwareAdapter().catch((err: Error) => ({ none: `Dawn does not start: ${firstLine(err)}` }));
+      const found = await adapterSearch;
       if ('none' in found) return { why: found.none };
       const check = await onnxLoads('webgpu');
       return 'why' in check ? check : { on: adapterName(found.adapter) };
@@ -139,8 +136,17 @@ function cudaProviderInstalled(): boolean {
   }
 }
 
+let adapterSearch: ReturnType<typeof findHardwareAdapter> | undefined;
+const providerChecks = new Map<OnnxProvider, Promise<LinkCheck>>();
+
 /** Whether onnxruntime-node loads and `provider` runs a graph on it. */
-async function onnxLoads(provider: OnnxProvider): Promise<LinkCheck> {
+function onnxLoads(provider: OnnxProvider): Promise<LinkCheck> {
+  let check = providerChecks.get(provider);
+  if (!check) providerChecks.set(provider, (check = checkProvider(provider)));
+  return check;
+}
+
+async function checkProvider(provider: OnnxProvider): Promise<LinkCheck> {
   const loaded = loadOnnx(() => require('./session.js') as typeof import('./session.js'));
   if ('notLoaded' in loaded) return { why: loaded.notLoaded };
   const why = await loaded.providerFails(provider);
