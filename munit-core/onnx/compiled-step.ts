@@ -22,7 +22,7 @@ import { paramPerm, tensorFeed } from './compile.js';
 import { DeviceTransfer } from './device-transfer.js';
 import { GraphPort, OnnxGraph, portSize } from './graph.js';
 import { inversePerm, permute } from './layout.js';
-import { createDeviceSession, createSession, DeviceSession, DeviceValue, Feed, GraphSession, keepsStateOnDevice, PortData, SessionOptions } from './session.js';
+import { createDeviceSession, createSession, DeviceSession, DeviceValue, Feed, GraphSession, PortData, SessionOptions, stateStaysOnDevice } from './session.js';
 import { NCHW, OIHW, traceGraph, TraceBackend, traceTargetOf, TraceTarget } from './trace-backend.js';
 import { registerTraceKernels } from './trace-kernels.js';
 
@@ -129,9 +129,9 @@ export class CompiledStep implements StepEngine {
   private gen?: StepGraph;
   /** The frozen VGG-16 weights of the perceptual loss (vgg_w > 0), by graph name; uploaded once on a device. */
   private readonly vgg: Map<string, Feed>;
-  /** Uploads and read-backs, when the provider keeps the state on its device (keepsStateOnDevice). */
+  /** Uploads and read-backs, when the state stays on the provider's device (stateStaysOnDevice). */
   private readonly device?: DeviceTransfer;
-  /** Whether the weights and moments stay on the GPU between iterations (keepsStateOnDevice). */
+  /** Whether the weights and moments stay on the GPU between iterations (stateStaysOnDevice). */
   readonly keepsStateOnDevice: boolean;
   /** The graph ports of the state, for read-backs. */
   private readonly ports = new Map<string, GraphPort>();
@@ -146,13 +146,13 @@ export class CompiledStep implements StepEngine {
     this.vgg = vggFeeds(perceptualNetwork(trainer));
     this.name = `onnxruntime ${options.provider}`;
     this.buffers = stateBuffers(trainer, traceTargetOf(options.provider));
-    this.keepsStateOnDevice = keepsStateOnDevice(options.provider);
+    this.keepsStateOnDevice = stateStaysOnDevice(options);
     if (this.keepsStateOnDevice) this.device = new DeviceTransfer(options);
     this.reload();
   }
 
   /**
-   * Where the weights and moments are now: on the GPU with WebGPU once a step has written them, else in host memory
+   * Where the weights and moments are now: on the device (WebGPU, CUDA) once a step has written them, else in host memory
    * ('mixed' between the two updates of the first iteration). For the training log and the tests.
    */
   get stateLocation(): 'device' | 'host' | 'mixed' {

@@ -1,9 +1,10 @@
-// Sessions for compiled graphs: which execution provider and binding, how many threads, and the feeds. The CPU
-// provider runs on onnxruntime's C API (direct-session.ts: no copies) where koffi loads, else on onnxruntime-node.
+// Sessions for compiled graphs: which execution provider and binding, how many threads, and the feeds. The CPU and
+// CUDA providers run on onnxruntime's C API (direct-session.ts: no copies; CUDA's state kept in its memory by IO
+// binding) where koffi loads, else on onnxruntime-node; WebGPU runs on onnxruntime-node, which keeps its buffers.
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 
-import { DirectSession, directRuntime, PortData } from './direct-session.js';
+import { DirectProvider, DirectSession, directRuntime, NativeValue, PortData } from './direct-session.js';
 import type { OnnxProvider } from './engine-names.js';
 import { BINDING_ENV } from './engine-names.js';
 import { GraphPort, OnnxGraph, portSize } from './graph.js';
@@ -14,6 +15,11 @@ export interface SessionOptions {
   provider: OnnxProvider;
   /** Intra-op threads on the CPU provider (default: one per core). */
   threads?: number;
+  /**
+   * Whether training state stays in the provider's memory between runs (default: keepsStateOnDevice). On the CPU
+   * provider this runs CUDA's IO-binding path with host memory as the device, which is how the tests check it here.
+   */
+  stateOnDevice?: boolean;
 }
 
 /** `MUNIT_ONNX_THREADS` overrides the thread count, as `MUNIT_WASM_THREADS` does for tfjs. */
@@ -26,14 +32,14 @@ export function onnxThreadCount(): number {
 export type PortValues = (port: GraphPort) => PortData | undefined;
 
 /**
- * A value a session left on its device (a WebGPU buffer): fed to later runs as it is, and read back only on request
- * (device-transfer.ts). Only onnxruntime-node's WebGPU provider hands out such values.
+ * A value a session left on its device (a WebGPU buffer from onnxruntime-node, an OrtValue in CUDA's memory from the
+ * C API): fed to later runs of the same binding as it is, and read back only on request (device-transfer.ts).
  */
 export class DeviceValue {
-  constructor(readonly tensor: ort.Tensor) {}
+  constructor(readonly handle: ort.Tensor | NativeValue) {}
 
   dispose(): void {
-    this.tensor.dispose();
+    this.handle.dispose();
   }
 }
 
@@ -42,12 +48,16 @@ export type Feed = PortData | DeviceValue;
 export type PortFeeds = (port: GraphPort) => Feed | undefined;
 
 /**
- * Whether training state can stay on the provider's device between runs. onnxruntime-node hands out device buffers
- * for WebGPU only; CUDA outputs come back to host memory (its binding has no CUDA buffers).
+ * Whether training state stays on the provider's device between runs: on WebGPU (onnxruntime-node's GPU buffers), and
+ * on CUDA through the C API's IO binding (onnxruntime-node has no CUDA buffers, so without koffi it crosses to host
+ * memory each update).
  */
 export function keepsStateOnDevice(provider: OnnxProvider): boolean {
-  return provider === 'webgpu';
+  return provider === 'webgpu' || (provider === 'cuda' && sessionBinding(provider).direct);
 }
+
+/** Whether sessions made with these options keep the state on the device (their stateOnDevice, else the provider's default). */
+export const stateStaysOnDevice = (options: SessionOptions) => options.stateOnDevice ?? keepsStateOnDevice(options.provider);
 
 /** The ONNX bytes of a graph for a provider (WebGPU lacks some ops: graph.ts, WEBGPU_LOWERING). */
 export const modelFor = (graph: OnnxGraph, provider: OnnxProvider) => graph.toBytes({ forWebGpu: provider === 'webgpu' });
@@ -90,6 +100,14 @@ function hostFeedOf(feeds: PortFeeds, port: GraphPort): PortData {
   return data;
 }
 
+/** The C API's form of a feed: host values, or an OrtValue an earlier run of this binding kept. */
+function boundFeedOf(feeds: PortFeeds, port: GraphPort): PortData | NativeValue {
+  const feed = feedOf(feeds, port);
+  if (!(feed instanceof DeviceValue)) return feed;
+  if (!(feed.handle instanceof NativeValue)) throw new Error(`internal: input '${port.name}' is an onnxruntime-node device value, fed to the C API`);
+  return feed.handle;
+}
+
 class CApiSession implements GraphSession {
   readonly binding = 'onnxruntime C API';
   constructor(private readonly session: DirectSession) {}
@@ -101,6 +119,38 @@ class CApiSession implements GraphSession {
       (port) => (result[port.name] = into?.(port) ?? newBuffer(port)),
     );
     return result;
+  }
+
+  release(): void {
+    this.session.release();
+  }
+}
+
+/** A C API session whose outputs in `kept` stay in the provider's memory (IO binding). */
+class CApiDeviceSession implements DeviceSession {
+  readonly binding = 'onnxruntime C API, state kept on the device by IO binding';
+  constructor(
+    private readonly session: DirectSession,
+    private readonly kept: ReadonlySet<string>,
+  ) {}
+
+  async run(feeds: PortFeeds, into?: PortValues): Promise<Record<string, PortData>> {
+    return this.bound(feeds, into, () => false).host;
+  }
+
+  async runKeeping(feeds: PortFeeds, into?: PortValues): Promise<{ host: Record<string, PortData>; device: Record<string, DeviceValue> }> {
+    return this.bound(feeds, into, (port) => this.kept.has(port.name));
+  }
+
+  private bound(feeds: PortFeeds, into: PortValues | undefined, keep: (port: GraphPort) => boolean) {
+    const host: Record<string, PortData> = {};
+    const kept = this.session.runBound(
+      (port) => boundFeedOf(feeds, port),
+      (port) => (host[port.name] = into?.(port) ?? newBuffer(port)),
+      keep,
+    );
+    const device = Object.fromEntries(Object.entries(kept).map(([name, value]) => [name, new DeviceValue(value)]));
+    return { host, device };
   }
 
   release(): void {
@@ -128,7 +178,9 @@ class NodeSession implements DeviceSession {
     const ortFeeds = Object.fromEntries(
       this.graph.inputs.map((port) => {
         const feed = feedOf(feeds, port);
-        return [port.name, feed instanceof DeviceValue ? feed.tensor : tensor(port, feed)];
+        if (!(feed instanceof DeviceValue)) return [port.name, tensor(port, feed)];
+        if (feed.handle instanceof NativeValue) throw new Error(`internal: input '${port.name}' is a C API device value, fed to onnxruntime-node`);
+        return [port.name, feed.handle];
       }),
     );
     // onnxruntime writes a given buffer in place (and returns a copy of it, which is dropped).
@@ -153,25 +205,30 @@ class NodeSession implements DeviceSession {
 export function sessionBinding(provider: OnnxProvider): { direct: boolean; description: string } {
   const forced = process.env[BINDING_ENV];
   if (forced !== undefined && forced !== 'node' && forced !== 'direct') throw new Error(`${BINDING_ENV}: unknown binding '${forced}'; expected direct or node`);
-  if (provider !== 'cpu') return { direct: false, description: 'onnxruntime-node (device buffers need its IO binding)' };
-  if (forced === 'node') return { direct: false, description: `onnxruntime-node (${BINDING_ENV}=node)` };
+  if (provider === 'webgpu') return { direct: false, description: 'onnxruntime-node (its WebGPU buffers keep the state on the GPU)' };
+  const cost = provider === 'cuda' ? 'the state crosses to host memory each update' : 'copies every output';
+  if (forced === 'node') return { direct: false, description: `onnxruntime-node (${BINDING_ENV}=node), which ${cost}` };
   const rt = directRuntime();
   if ('unavailable' in rt) {
     if (forced === 'direct') throw new Error(`${BINDING_ENV}=direct, but the C API does not load: ${rt.unavailable}`);
-    return { direct: false, description: `onnxruntime-node, which copies every output (C API: ${rt.unavailable})` };
+    return { direct: false, description: `onnxruntime-node, which ${cost} (C API: ${rt.unavailable})` };
   }
-  return { direct: true, description: 'onnxruntime C API, outputs written in place' };
+  return {
+    direct: true,
+    description: provider === 'cuda' ? 'onnxruntime C API, the state kept in CUDA memory by IO binding' : 'onnxruntime C API, outputs written in place',
+  };
 }
 
 export async function createSession(graph: OnnxGraph, options: SessionOptions): Promise<GraphSession> {
-  const model = modelFor(graph, options.provider);
-  const threads = options.threads ?? onnxThreadCount();
-  if (sessionBinding(options.provider).direct) {
-    const rt = directRuntime();
-    if ('unavailable' in rt) throw new Error(rt.unavailable);
-    return new CApiSession(new DirectSession(rt, model, graph.inputs, graph.outputs, { threads, profilePrefix: profilePrefix() }));
-  }
-  return new NodeSession(await ortSession(model, options), graph);
+  if (sessionBinding(options.provider).direct) return new CApiSession(directSession(graph, options));
+  return new NodeSession(await ortSession(modelFor(graph, options.provider), options), graph);
+}
+
+function directSession(graph: OnnxGraph, options: SessionOptions): DirectSession {
+  const rt = directRuntime();
+  if ('unavailable' in rt) throw new Error(rt.unavailable);
+  const settings = { provider: options.provider as DirectProvider, threads: options.threads ?? onnxThreadCount(), profilePrefix: profilePrefix() };
+  return new DirectSession(rt, modelFor(graph, options.provider), graph.inputs, graph.outputs, settings);
 }
 
 /**
@@ -197,10 +254,11 @@ export async function providerFails(provider: OnnxProvider): Promise<string | un
   return undefined;
 }
 
-/** A session whose outputs that `keep` names stay on the device (keepsStateOnDevice(provider) must hold). */
+/** A session whose outputs that `keep` names stay on the device (the options' stateOnDevice must hold). */
 export async function createDeviceSession(graph: OnnxGraph, options: SessionOptions, keep: (port: GraphPort) => boolean): Promise<DeviceSession> {
-  if (!keepsStateOnDevice(options.provider)) throw new Error(`internal: onnxruntime ${options.provider} keeps no values on a device`);
+  if (!stateStaysOnDevice(options)) throw new Error(`internal: onnxruntime ${options.provider} keeps no values on a device here`);
   const kept = new Set(graph.outputs.filter(keep).map((port) => port.name));
+  if (options.provider !== 'webgpu') return new CApiDeviceSession(directSession(graph, options), kept);
   const locations = Object.fromEntries(graph.outputs.map((port) => [port.name, kept.has(port.name) ? ('gpu-buffer' as const) : ('cpu' as const)]));
   return new NodeSession(await ortSession(modelFor(graph, options.provider), options, locations), graph, kept);
 }

@@ -1,11 +1,14 @@
 // The two ways of running a compiled graph: onnxruntime's C API (the CPU default, outputs written in the caller's
 // buffers) and onnxruntime-node. Both give the same values; the C API reads views at an offset, writes in place,
-// checks sizes, frees what each run creates, and says clearly when it is misused.
+// checks sizes, frees what each run creates, and says clearly when it is misused. Its IO binding (how CUDA keeps the
+// training state in its memory) runs here on the CPU provider, with host memory as the device.
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
 import { BINDING_ENV } from '../../munit-core/onnx/engine-names.js';
 import { OnnxGraph } from '../../munit-core/onnx/graph.js';
-import { createSession, GraphSession, sessionBinding } from '../../munit-core/onnx/session.js';
+import { DeviceTransfer } from '../../munit-core/onnx/device-transfer.js';
+import { createDeviceSession, createSession, DeviceValue, GraphSession, sessionBinding } from '../../munit-core/onnx/session.js';
 import { seeded } from './helpers.js';
 
 const CPU = { provider: 'cpu' as const, threads: 2 };
@@ -149,10 +152,100 @@ describe('graph sessions', () => {
 
   it('says which binding runs and refuses an unknown one', () => {
     assert.deepEqual(sessionBinding('cpu'), { direct: true, description: 'onnxruntime C API, outputs written in place' });
+    assert.deepEqual(sessionBinding('cuda'), { direct: true, description: 'onnxruntime C API, the state kept in CUDA memory by IO binding' });
     assert.equal(sessionBinding('webgpu').direct, false);
     process.env[BINDING_ENV] = 'node';
     assert.match(sessionBinding('cpu').description, /^onnxruntime-node \(MUNIT_ONNX_BINDING=node\)/);
+    assert.match(sessionBinding('cuda').description, /the state crosses to host memory each update/);
     process.env[BINDING_ENV] = 'fast';
     assert.throws(() => sessionBinding('cpu'), /MUNIT_ONNX_BINDING: unknown binding 'fast'; expected direct or node/);
+  });
+});
+
+describe('IO binding on the C API (CUDA keeps its state this way; here the CPU provider, host memory as the device)', () => {
+  const BOUND = { ...CPU, stateOnDevice: true };
+
+  it('keeps outputs as device values that later runs take as inputs, and reads them back', async () => {
+    const session = await createDeviceSession(convGraph(), BOUND, (port) => port.name === 'y');
+    const transfer = new DeviceTransfer(BOUND);
+    const [x, w] = [random(C * H * H, 11), random(C * C * 9, 12)];
+    try {
+      assert.equal(session.binding, 'onnxruntime C API, state kept on the device by IO binding');
+      const [xPort, yPort] = [convGraph().inputs[0], convGraph().outputs[0]];
+      const [xOnDevice] = await transfer.toDevice([xPort], [x]);
+      const first = await session.runKeeping((port) => (port.name === 'x' ? xOnDevice : w));
+      assert.deepEqual(Object.keys(first.device), ['y']);
+      assert.deepEqual(Object.keys(first.host), ['total'], 'an output not kept comes back in host memory');
+      // y of the first run is x of the second: the chain never leaves the device.
+      const second = await session.runKeeping((port) => (port.name === 'x' ? first.device.y : w));
+      const [y1] = (await transfer.toHost([yPort], [first.device.y])) as Float32Array[];
+      const [y2] = (await transfer.toHost([yPort], [second.device.y])) as Float32Array[];
+      const expected1 = reference(x, w);
+      assert.ok(maxDiff(y1, expected1) < 1e-5, `first run off by ${maxDiff(y1, expected1)}`);
+      assert.ok(maxDiff(y2, reference(expected1, w)) < 1e-4, `second run off by ${maxDiff(y2, reference(expected1, w))}`);
+      const total = y2.reduce((a, b) => a + b, 0);
+      assert.ok(Math.abs((second.host.total[0] as number) - total) < 1e-3 * Math.max(1, Math.abs(total)));
+      // run() keeps nothing: every output comes back in host memory.
+      assert.deepEqual(Object.keys(await session.run((port) => (port.name === 'x' ? x : w))).sort(), ['total', 'y']);
+
+      for (const value of [xOnDevice, first.device.y, second.device.y]) value.dispose();
+      first.device.y.dispose(); // twice is harmless
+      await assert.rejects(
+        session.runKeeping((port) => (port.name === 'x' ? first.device.y : w)),
+        /a released device value was fed to a run/,
+      );
+    } finally {
+      session.release();
+      transfer.release();
+    }
+  });
+
+  it('refuses a device value of the other binding, and a device session where the state is not kept', async () => {
+    const session = await createDeviceSession(convGraph(), BOUND, () => true);
+    const foreign = new DeviceValue(new ort.Tensor('float32', new Float32Array(C * H * H), [1, C, H, H]));
+    try {
+      await assert.rejects(
+        session.run((port) => (port.name === 'x' ? foreign : random(C * C * 9, 13))),
+        /input 'x' is an onnxruntime-node device value, fed to the C API/,
+      );
+    } finally {
+      session.release();
+    }
+    await assert.rejects(
+      createDeviceSession(convGraph(), CPU, () => true),
+      /onnxruntime cpu keeps no values on a device here/,
+    );
+  });
+
+  it('frees replaced device values: resident memory stays flat over 300 runs that keep 16 MB each', async () => {
+    // A wide output, so that a value left unreleased would show: 300 of them are 4.7 GB.
+    const g = new OnnxGraph();
+    const port = { name: 'x', dtype: 'float32' as const, dims: [4, 2 ** 20], perm: [0, 1] };
+    g.addInput(port);
+    g.addOutput({ ...port, name: 'y' }, g.op('Add', ['x', g.scalar(1)]));
+    const session = await createDeviceSession(g, BOUND, () => true);
+    try {
+      let value = (await session.runKeeping(() => new Float32Array(2 ** 22))).device.y;
+      const step = async () => {
+        const next = (await session.runKeeping(() => value)).device.y;
+        value.dispose();
+        value = next;
+      };
+      for (let i = 0; i < 20; i++) await step();
+      const before = process.memoryUsage().rss;
+      for (let i = 0; i < 300; i++) await step();
+      const grown = (process.memoryUsage().rss - before) / 2 ** 20;
+      assert.ok(grown < 64, `resident memory grew ${grown.toFixed(1)} MiB`);
+      const transfer = new DeviceTransfer(BOUND);
+      const [data] = await transfer.toHost([port], [value]);
+      transfer.release();
+      assert.ok(
+        data.every((v) => v === 321),
+        'each run added one to the value the last one kept',
+      );
+      value.dispose();
+    } finally {
+      session.release();
+    }
   });
 });
