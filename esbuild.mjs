@@ -1,5 +1,6 @@
 // Bundles the command line, the server (with its engine worker), the extension and the panels into dist/.
-// `node esbuild.mjs [--watch]`. Type checking is separate: `npm run typecheck`.
+// `node esbuild.mjs [--watch]`. Type checking is separate: `npm run typecheck`. `node esbuild.mjs --bench <dir>`
+// bundles the benchmark with the same runtime into <dir> instead, for a machine without node_modules (test/bench/device.sh).
 import * as esbuild from 'esbuild';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -24,10 +25,10 @@ const nodeEntries = [
 ];
 
 /** The wasm backend loads its binaries from beside the bundle (see munit-core/backend.ts). */
-function copyWasmBinaries() {
+function copyWasmBinaries(out) {
   const from = path.resolve('node_modules/@tensorflow/tfjs-backend-wasm/dist');
   for (const file of fs.readdirSync(from).filter((f) => f.endsWith('.wasm'))) {
-    fs.copyFileSync(path.join(from, file), path.join(dist, file));
+    fs.copyFileSync(path.join(from, file), path.join(out, file));
   }
 }
 
@@ -35,9 +36,9 @@ function copyWasmBinaries() {
  * sharp (native libvips) cannot be bundled: its runtime goes to dist/node_modules, where `require('sharp')` from the
  * bundles finds it, so the VSIX carries it. Its native half is this machine's platform (@img/sharp-<os>-<arch>).
  */
-function copySharp() {
+function copySharp(out) {
   const packages = ['sharp', ...fs.readdirSync('node_modules/@img').map((p) => `@img/${p}`), 'detect-libc', 'semver'];
-  const target = path.join(dist, 'node_modules');
+  const target = path.join(out, 'node_modules');
   fs.rmSync(target, { recursive: true, force: true });
   for (const name of packages) fs.cpSync(path.join('node_modules', name), path.join(target, name), { recursive: true, dereference: true });
 }
@@ -46,8 +47,8 @@ function copySharp() {
  * onnxruntime-node (the compiled engine) is native too: its JavaScript, onnxruntime-common and the runtime of this
  * machine's platform only (45 MB of the 290 MB it ships for five platforms) go beside sharp.
  */
-function copyOnnxRuntime() {
-  const target = path.join(dist, 'node_modules');
+function copyOnnxRuntime(out) {
+  const target = path.join(out, 'node_modules');
   const ort = path.join('node_modules', 'onnxruntime-node');
   // Source maps and type declarations are not needed to run (and source maps stay out of the VSIX).
   const options = { recursive: true, dereference: true, filter: (f) => !/\.(map|d\.ts)$/.test(f) };
@@ -67,11 +68,11 @@ function copyOnnxRuntime() {
  * WebGPU provider, and tfjs' webgpu backend runs on it. Its loader and this platform's dawn.node (21 MB on linux-x64,
  * of the 132 MB it ships); the loader needs nothing else.
  */
-function copyWebGpu() {
+function copyWebGpu(out) {
   const from = path.join('node_modules', 'webgpu');
   const dir = `${process.platform}-${process.platform === 'darwin' ? 'universal' : process.arch}`;
   for (const item of ['package.json', 'index.js', path.join('dist', dir)]) {
-    fs.cpSync(path.join(from, item), path.join(dist, 'node_modules', 'webgpu', item), { recursive: true, dereference: true });
+    fs.cpSync(path.join(from, item), path.join(out, 'node_modules', 'webgpu', item), { recursive: true, dereference: true });
   }
 }
 
@@ -106,15 +107,28 @@ const webviewOptions = {
   logLevel: 'info',
 };
 
+/** Everything a bundle in `out` needs at run time beside it. */
+function copyRuntime(out) {
+  copyWasmBinaries(out);
+  copySharp(out);
+  copyOnnxRuntime(out);
+  copyWebGpu(out);
+}
+
+const benchAt = process.argv.indexOf('--bench');
+if (benchAt > 0) {
+  const out = path.resolve(process.argv[benchAt + 1] ?? '');
+  fs.mkdirSync(out, { recursive: true });
+  copyRuntime(out);
+  await esbuild.build({ ...options, entryPoints: [{ in: 'munit-core/bench.ts', out: 'bench' }], outdir: out, sourcemap: false });
+  process.exit(0);
+}
+
 /** `--webviews` builds the panels only (their tests use it). */
 const builds = process.argv.includes('--webviews') ? [webviewOptions] : [options, webviewOptions];
 fs.mkdirSync(dist, { recursive: true });
-copyWasmBinaries();
-if (!process.argv.includes('--webviews')) {
-  copySharp();
-  copyOnnxRuntime();
-  copyWebGpu();
-}
+if (process.argv.includes('--webviews')) copyWasmBinaries(dist);
+else copyRuntime(dist);
 if (watch) {
   for (const build of builds) await (await esbuild.context(build)).watch();
 } else {
