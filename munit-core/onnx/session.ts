@@ -16,7 +16,7 @@ export interface SessionOptions {
   /** Intra-op threads on the CPU provider (default: one per core). */
   threads?: number;
   /**
-   * Whether training state stays in the provider's memory between runs (default: keepsStateOnDevice). On the CPU
+   * Whether training state stays in the provider's memory between runs (default: stateStaysOnDevice). On the CPU
    * provider this runs CUDA's IO-binding path with host memory as the device, which is how the tests check it here.
    */
   stateOnDevice?: boolean;
@@ -48,16 +48,14 @@ export type Feed = PortData | DeviceValue;
 export type PortFeeds = (port: GraphPort) => Feed | undefined;
 
 /**
- * Whether training state stays on the provider's device between runs: on WebGPU (onnxruntime-node's GPU buffers), and
- * on CUDA through the C API's IO binding (onnxruntime-node has no CUDA buffers, so without koffi it crosses to host
- * memory each update).
+ * Whether training state stays on the provider's device between runs: options.stateOnDevice where given, else on
+ * WebGPU (onnxruntime-node's GPU buffers) and on CUDA through the C API's IO binding (onnxruntime-node has no CUDA
+ * buffers, so without koffi it crosses to host memory each update).
  */
-export function keepsStateOnDevice(provider: OnnxProvider): boolean {
-  return provider === 'webgpu' || (provider === 'cuda' && sessionBinding(provider).direct);
+export function stateStaysOnDevice(options: SessionOptions): boolean {
+  const { provider } = options;
+  return options.stateOnDevice ?? (provider === 'webgpu' || (provider === 'cuda' && sessionBinding(provider).direct));
 }
-
-/** Whether sessions made with these options keep the state on the device (their stateOnDevice, else the provider's default). */
-export const stateStaysOnDevice = (options: SessionOptions) => options.stateOnDevice ?? keepsStateOnDevice(options.provider);
 
 /** The ONNX bytes of a graph for a provider (WebGPU lacks some ops: graph.ts, WEBGPU_LOWERING). */
 export const modelFor = (graph: OnnxGraph, provider: OnnxProvider) => graph.toBytes({ forWebGpu: provider === 'webgpu' });

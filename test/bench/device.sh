@@ -5,7 +5,7 @@
 #                                      about 50 MB compressed, under the 64 MiB a device call carries)
 #   there: test/bench/device.sh run    (with .device carried) unpacks it and runs `npm run bench`'s figures at
 #                                      64, 128 and 256 on the engine the chain picks, both WebGPU layouts, next to
-#                                      PyTorch on the same GPU; the JSON and the log go to $OUT (or .device/out).
+#                                      PyTorch on the same GPU; each log goes to $OUT (or .device/out).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 dir=.device
